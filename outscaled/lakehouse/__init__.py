@@ -1,0 +1,1 @@
+"""Iceberg catalog access, table definitions and read-only SQL."""

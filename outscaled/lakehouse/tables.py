@@ -1,0 +1,102 @@
+"""Iceberg definitions of the bronze tables: schemas and partition specs, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform, YearTransform
+from pyiceberg.types import (
+    DoubleType, IcebergType, LongType, NestedField, StringType, TimestampType,
+)
+
+from outscaled.ingest.columns import CANONICAL_TYPES
+from outscaled.ingest.readers import DRAFT_COLUMNS
+
+AUDIT_TYPES: dict[str, pl.DataType] = {
+    "source_file": pl.String, "source_checksum": pl.String, "source_line": pl.Int64,
+    "source_completeness": pl.Int64, "load_id": pl.String,
+}
+GAME_TABLE_TYPES: dict[str, pl.DataType] = {**CANONICAL_TYPES, **AUDIT_TYPES}
+QUARANTINE_TYPES: dict[str, pl.DataType] = {
+    "load_id": pl.String, "source_file": pl.String, "source_checksum": pl.String, "source_line": pl.Int64,
+    "game_id": pl.String, "date": pl.Datetime("us"), "league": pl.String, "position": pl.String,
+    "player_name": pl.String, "team_name": pl.String, "reason": pl.String,
+}
+DRAFT_TYPES: dict[str, pl.DataType] = {
+    **{c: pl.String for c in DRAFT_COLUMNS}, "year": pl.Int64, "date": pl.Datetime("us"),
+    "source_file": pl.String, "source_checksum": pl.String, "source_line": pl.Int64,
+    "source_completeness": pl.Int64, "load_id": pl.String,
+}
+SOURCE_FILE_TYPES: dict[str, pl.DataType] = {
+    "source_checksum": pl.String, "source_file": pl.String, "landed_path": pl.String, "layout": pl.String,
+    "load_id": pl.String, "loaded_at": pl.Datetime("us"), "rows_read": pl.Int64,
+    "player_rows_written": pl.Int64, "team_rows_written": pl.Int64, "draft_rows_written": pl.Int64,
+    "quarantined_rows": pl.Int64,
+}
+
+
+@dataclass(frozen=True)
+class TableDefinition:
+    identifier: str
+    columns: dict[str, pl.DataType]
+    partitioned_by_year_and_league: bool
+
+    def schema(self) -> Schema:
+        return Schema(*[NestedField(i, name, _iceberg_type(dtype), required=False)
+                        for i, (name, dtype) in enumerate(self.columns.items(), start=1)])
+
+    def partition_spec(self, schema: Schema) -> PartitionSpec:
+        if not self.partitioned_by_year_and_league:
+            return PartitionSpec()
+        return PartitionSpec(
+            PartitionField(schema.find_field("date").field_id, 1000, YearTransform(), "date_year"),
+            PartitionField(schema.find_field("league").field_id, 1001, IdentityTransform(), "league"),
+        )
+
+
+PLAYER_GAMES = TableDefinition("bronze.player_games", GAME_TABLE_TYPES, True)
+TEAM_GAMES = TableDefinition("bronze.team_games", GAME_TABLE_TYPES, True)
+DRAFTS = TableDefinition("bronze.drafts", DRAFT_TYPES, True)
+QUARANTINE = TableDefinition("bronze.quarantine", QUARANTINE_TYPES, False)
+SOURCE_FILES = TableDefinition("bronze.source_files", SOURCE_FILE_TYPES, False)
+BRONZE_TABLES = (PLAYER_GAMES, TEAM_GAMES, DRAFTS, QUARANTINE, SOURCE_FILES)
+
+
+def _iceberg_type(dtype: pl.DataType) -> IcebergType:
+    if dtype == pl.String:
+        return StringType()
+    if dtype == pl.Int64:
+        return LongType()
+    if dtype == pl.Float64:
+        return DoubleType()
+    if dtype == pl.Datetime("us"):
+        return TimestampType()
+    raise TypeError(f"no Iceberg type for {dtype}")
+
+
+def ensure_table(catalog: Catalog, definition: TableDefinition) -> Table:
+    schema = definition.schema()
+    return catalog.create_table_if_not_exists(
+        definition.identifier, schema=schema, partition_spec=definition.partition_spec(schema),
+        properties={"format-version": "2", "write.parquet.compression-codec": "zstd"})
+
+
+def to_arrow(frame: pl.DataFrame, definition: TableDefinition, table: Table) -> pa.Table:
+    """Rows in the table's exact column order and Arrow types (so appends never widen the schema)."""
+    shaped = frame.select([
+        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(dtype).alias(c)
+        for c, dtype in definition.columns.items()
+    ])
+    return shaped.to_arrow().cast(table.schema().as_arrow())
+
+
+def read_table(table: Table, columns: tuple[str, ...] = ("*",), row_filter=None) -> pl.DataFrame:
+    scan = table.scan(selected_fields=columns) if row_filter is None else table.scan(
+        row_filter=row_filter, selected_fields=columns)
+    return pl.from_arrow(scan.to_arrow())
