@@ -1,0 +1,1 @@
+"""Dagster software-defined assets, one module per lakehouse layer."""

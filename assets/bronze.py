@@ -1,0 +1,68 @@
+"""Bronze: raw Oracle's Elixir files landed unchanged, then typed, validated and de-duplicated in Iceberg."""
+
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
+
+from orchestration.resources import LakehouseResource
+from outscaled.ingest.pipeline import IngestReport, ingest_paths, ingest_pending
+from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES
+
+BRONZE_TABLES = {"player_games": PLAYER_GAMES, "team_games": TEAM_GAMES, "drafts": DRAFTS,
+                 "quarantine": QUARANTINE, "source_files": SOURCE_FILES}
+DESCRIPTIONS = {
+    "player_games": "One row per player per game (10 per game), every Oracle's Elixir layout, stored once per game.",
+    "team_games": "One row per team per game (2 per game).",
+    "drafts": "Picks by role and bans per game (reduced drafts file), for champion meta features.",
+    "quarantine": "Rows that broke a game invariant, with reason, source file and line.",
+    "source_files": "Ledger of ingested files by checksum: layout, rows read, written and quarantined.",
+}
+
+
+class BronzeIngestConfig(Config):
+    """`paths`: files or folders to land and ingest; empty means everything landed but not yet ingested.
+    `date_orders`: per file name, "dmy" or "mdy" for files whose slashed dates cannot be decided."""
+
+    paths: list[str] = []
+    date_orders: dict[str, str] = {}
+
+
+@multi_asset(
+    specs=[AssetSpec(AssetKey(["bronze", name]), description=DESCRIPTIONS[name], group_name="bronze",
+                     kinds={"iceberg", "polars"}) for name in BRONZE_TABLES],
+    can_subset=False,
+)
+def bronze_ingest(context: AssetExecutionContext, config: BronzeIngestConfig, lakehouse: LakehouseResource):
+    catalog = lakehouse.catalog()
+    landing = Path(lakehouse.landing_dir)
+    date_orders = {name: order for name, order in config.date_orders.items()}  # type: ignore[misc]
+    if config.paths:
+        report = ingest_paths(catalog, landing, [Path(p) for p in config.paths], context.run_id, date_orders,
+                              progress=context.log.info)
+    else:
+        report = ingest_pending(catalog, landing, context.run_id, date_orders, progress=context.log.info)
+    for name, definition in BRONZE_TABLES.items():
+        yield MaterializeResult(asset_key=AssetKey(["bronze", name]),
+                                metadata=_metadata(name, report, catalog.load_table(definition.identifier)))
+
+
+def _metadata(name: str, report: IngestReport, table) -> dict[str, object]:
+    snapshot = table.current_snapshot()
+    summary = snapshot.summary if snapshot else None
+    metadata: dict[str, object] = {
+        "table": table.name()[-2] + "." + table.name()[-1] if len(table.name()) >= 2 else str(table.name()),
+        "total_rows": int(summary["total-records"]) if summary and "total-records" in summary else 0,
+        "snapshot_id": str(snapshot.snapshot_id) if snapshot else "none",
+        "files_ingested": MetadataValue.json(report.files_ingested),
+        "files_skipped_already_ingested": MetadataValue.json(report.files_skipped),
+        "quarantined_rows_this_run": report.quarantined_rows,
+    }
+    merge = report.merges.get(name)
+    if merge is not None:
+        metadata.update({"rows_written": merge.rows_written, "games_added": merge.games_added,
+                         "games_replaced_by_more_complete_source": merge.games_replaced,
+                         "partitions_written": MetadataValue.json(merge.partitions_written)})
+    if name == "quarantine":
+        metadata["quarantine_reasons"] = MetadataValue.json(report.quarantine_reasons)
+    return metadata

@@ -1,0 +1,17 @@
+"""The one place that composes assets, checks, jobs, schedules, sensors and resources."""
+
+from dagster import Definitions, load_assets_from_modules
+
+import assets.bronze
+from orchestration.jobs import ingest_bronze_job
+from orchestration.resources import build_resources
+from orchestration.sensors import watched_folder_sensor
+
+all_assets = load_assets_from_modules([assets.bronze])
+
+defs = Definitions(
+    assets=all_assets,
+    jobs=[ingest_bronze_job],
+    sensors=[watched_folder_sensor],
+    resources=build_resources(),
+)

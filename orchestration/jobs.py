@@ -1,0 +1,7 @@
+"""Jobs: named selections of assets that sensors and schedules launch."""
+
+from dagster import AssetSelection, define_asset_job
+
+ingest_bronze_job = define_asset_job(
+    "ingest_bronze", selection=AssetSelection.groups("bronze"),
+    description="Land and ingest Oracle's Elixir files into the bronze Iceberg tables.")

@@ -1,0 +1,40 @@
+"""Dagster resources, built from the one environment switch (`outscaled.config.load_settings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pyiceberg.catalog import Catalog
+
+from outscaled.config import Settings, load_settings
+from outscaled.lakehouse.catalog import open_catalog
+
+
+class LakehouseResource(ConfigurableResource):
+    """The Iceberg catalog (SQL or REST) and the landing area for raw input files."""
+
+    catalog_name: str
+    catalog_uri: str
+    catalog_type: str
+    warehouse: str
+    landing_dir: str
+    watch_dir: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LakehouseResource":
+        return cls(catalog_name=settings.catalog_name, catalog_uri=settings.catalog_uri,
+                   catalog_type=settings.catalog_type, warehouse=settings.warehouse,
+                   landing_dir=str(settings.landing_dir), watch_dir=str(settings.watch_dir))
+
+    def catalog(self) -> Catalog:
+        settings = load_settings()
+        return open_catalog(Settings(
+            environment=settings.environment, home=settings.home, catalog_name=self.catalog_name,
+            catalog_uri=self.catalog_uri, catalog_type=self.catalog_type, warehouse=self.warehouse,
+            watch_dir=Path(self.watch_dir), redis_url=settings.redis_url, clickhouse_url=settings.clickhouse_url))
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    settings = settings or load_settings()
+    return {"lakehouse": LakehouseResource.from_settings(settings)}

@@ -1,0 +1,157 @@
+"""`outscaled`: the command line for the platform (demo, ingest, materialize, sql, ui)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from outscaled.config import load_settings
+from outscaled.runtime import PROJECT_ROOT, SAMPLE_DATA, prepare_dagster_home
+
+console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="outscaled", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run the main job on the bundled real data and show the results")
+    demo.add_argument("--data", nargs="*", type=Path, default=[SAMPLE_DATA], help="files or folders to use")
+
+    ingest = commands.add_parser("ingest", help="land and ingest Oracle's Elixir files or folders into bronze")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--date-order", action="append", default=[], metavar="FILE=dmy|mdy",
+                        help="day/month order for a file whose slashed dates cannot be detected")
+
+    materialize = commands.add_parser("materialize", help="materialize the Dagster assets in-process")
+    materialize.add_argument("--select", default="*", help='asset selection, e.g. "group:bronze" (default: all)')
+
+    sql = commands.add_parser("sql", help="run read-only SQL (DuckDB) over the lakehouse tables")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this OUTSCALED_HOME")
+    ui.add_argument("--port", type=int, default=3000)
+
+    args = parser.parse_args(argv)
+    try:
+        return {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui}[args.command](args)
+    except Exception as error:  # every command ends with one clear message, not a traceback
+        from outscaled.errors import describe
+
+        console.print(f"[bold red]error:[/] {describe(error)}")
+        return 1
+
+
+def _date_orders(pairs: list[str]) -> dict[str, str]:
+    orders = {}
+    for pair in pairs:
+        name, _, order = pair.partition("=")
+        if order not in ("dmy", "mdy"):
+            raise ValueError(f"--date-order expects FILE=dmy or FILE=mdy, got '{pair}'")
+        orders[Path(name).name] = order
+    return orders
+
+
+def _run_assets(selection: str, run_config: dict | None = None):
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    import warnings
+
+    from dagster import BetaWarning, DagsterInstance, materialize
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
+
+    from orchestration.definitions import all_assets, build_resources
+
+    config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
+    with DagsterInstance.get() as instance:
+        result = materialize(all_assets, selection=selection, run_config=config, instance=instance,
+                             resources=build_resources(settings), raise_on_error=False)
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_failure), None)
+        message = failure.event_specific_data.error.message if failure and failure.event_specific_data else "run failed"
+        raise RuntimeError(message.strip())
+    return result
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    paths = [str(p.resolve()) for p in args.paths]
+    for path in args.paths:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    started = time.perf_counter()
+    run_config = {"ops": {"bronze_ingest": {"config": {"paths": paths, "date_orders": _date_orders(args.date_order)}}}}
+    with console.status(f"ingesting {len(paths)} path(s) into bronze…"):
+        result = _run_assets("group:bronze", run_config)
+    _print_materializations(result, time.perf_counter() - started)
+    return 0
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    with console.status(f"materializing {args.select}…"):
+        result = _run_assets(args.select)
+    _print_materializations(result, time.perf_counter() - started)
+    return 0
+
+
+def _print_materializations(result, seconds: float) -> None:
+    table = Table(title=f"materialized in {seconds:.1f}s (run {result.run_id[:8]})")
+    for column in ("asset", "rows written", "total rows", "partitions written"):
+        table.add_column(column)
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        partitions = meta.get("partitions_written")
+        table.add_row(materialization.asset_key.to_user_string(), str(meta.get("rows_written", "")),
+                      str(meta.get("total_rows", "")), str(len(partitions)) if partitions is not None else "")
+    console.print(table)
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from outscaled.lakehouse.catalog import open_catalog
+    from outscaled.lakehouse.sql import run_query
+
+    relation = run_query(open_catalog(load_settings()), args.query)
+    if relation is None:
+        return 0
+    frame = relation.pl()
+    if args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif args.format == "json":
+        sys.stdout.write(json.dumps(frame.to_dicts(), default=str, indent=None) + "\n")
+    else:
+        table = Table(show_lines=False)
+        for column in frame.columns:
+            table.add_column(column)
+        for row in frame.iter_rows():
+            table.add_row(*["" if v is None else str(v) for v in row])
+        Console().print(table)
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
+    console.print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home})")
+    return subprocess.call(command, cwd=PROJECT_ROOT, env=os.environ.copy())
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from outscaled.demo import run_demo
+
+    return run_demo(args.data, _ingest, _sql)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
