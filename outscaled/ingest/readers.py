@@ -65,6 +65,10 @@ def read_source_file(path: Path, checksum: str, date_order: DateOrder | None = N
 # --- CSV -------------------------------------------------------------------------------------------
 
 def _read_csv_strings(path: Path, name: str) -> pl.DataFrame:
+    # polars pads short lines with nulls, so a truncated line would load silently: count fields first.
+    problem = _field_count_problem(path, name)
+    if problem:
+        raise UnreadableFileError(problem)
     try:
         frame = pl.read_csv(path, infer_schema_length=0, encoding="utf8")
     except Exception as error:  # polars reports ragged lines and bad bytes without a reliable line number
@@ -73,6 +77,25 @@ def _read_csv_strings(path: Path, name: str) -> pl.DataFrame:
     if frame.width < 2:
         raise UnreadableFileError(f"{name}: line 1: no comma-separated header found")
     return frame.with_row_index(SOURCE_LINE, offset=2).with_columns(pl.col(SOURCE_LINE).cast(pl.Int64))
+
+
+def _field_count_problem(path: Path, name: str) -> str | None:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return f"{name}: line 1: the file is empty"
+            width = len(header)
+            for row in reader:
+                if len(row) != width and row:
+                    return (f"{name}: line {reader.line_num}: expected {width} fields as in the header, "
+                            f"found {len(row)}")
+    except UnicodeDecodeError as decode_error:
+        return _locate_csv_problem(path, name, decode_error)
+    except csv.Error as csv_error:
+        return f"{name}: line {reader.line_num}: {csv_error}"
+    return None
 
 
 def _locate_csv_problem(path: Path, name: str, error: Exception) -> str:

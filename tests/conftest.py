@@ -1,0 +1,62 @@
+"""Shared fixtures: a fresh OUTSCALED_HOME per test, the real data folders, and real-data slices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outscaled.config import load_settings
+from outscaled.lakehouse.catalog import open_catalog
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = PROJECT_ROOT / "data" / "sample"
+SHARED_DATA = (PROJECT_ROOT / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("OUTSCALED_HOME", str(home))
+    monkeypatch.setenv("OUTSCALED_ENV", "ci")
+    for name in ("OUTSCALED_CATALOG_URI", "OUTSCALED_WAREHOUSE", "OUTSCALED_WATCH_DIR", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def settings(home: Path):
+    return load_settings()
+
+
+@pytest.fixture
+def catalog(settings):
+    return open_catalog(settings)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "oracles_elixir").is_dir():
+        pytest.skip("../shared/data is not present on this machine")
+    return SHARED_DATA
+
+
+def slice_games(source: Path, target: Path, games: int | None = None, keep=lambda line: True,
+                edit=lambda line: line) -> Path:
+    """Copy the header and the raw lines of the first `games` games of a real CSV (bytes unchanged
+    unless `edit` changes them: used to build bad input from real rows)."""
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    seen: list[str] = []
+    kept = []
+    for line in body:
+        game = line.split(",", 2)[1] if header.startswith(",") else line.split(",", 1)[0]
+        if game not in seen:
+            if games is not None and len(seen) >= games:
+                break
+            seen.append(game)
+        if keep(line):
+            kept.append(edit(line))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(header + "".join(kept), encoding="utf-8")
+    return target
