@@ -38,10 +38,10 @@ def bronze_ingest(context: AssetExecutionContext, config: BronzeIngestConfig, la
     landing = Path(lakehouse.landing_dir)
     date_orders = {name: order for name, order in config.date_orders.items()}  # type: ignore[misc]
     if config.paths:
-        report = ingest_paths(catalog, landing, [Path(p) for p in config.paths], context.run_id, date_orders,
+        report = ingest_paths(catalog, landing, [Path(p) for p in config.paths], context.run.run_id, date_orders,
                               progress=context.log.info)
     else:
-        report = ingest_pending(catalog, landing, context.run_id, date_orders, progress=context.log.info)
+        report = ingest_pending(catalog, landing, context.run.run_id, date_orders, progress=context.log.info)
     for name, definition in BRONZE_TABLES.items():
         yield MaterializeResult(asset_key=AssetKey(["bronze", name]),
                                 metadata=_metadata(name, report, catalog.load_table(definition.identifier)))

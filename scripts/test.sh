@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Second command of the README (and what CI runs): set up if needed, start the services the tests
+# need, run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/env.sh
+exec .venv/bin/python -m pytest tests "$@"
