@@ -12,6 +12,9 @@ from enum import Enum
 from pathlib import Path
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 class Environment(str, Enum):
     LOCAL = "local"
     CI = "ci"
@@ -46,7 +49,8 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def load_settings() -> Settings:
     environment = Environment(_env("OUTSCALED_ENV", "local"))
-    home = Path(_env("OUTSCALED_HOME", "./.outscaled")).expanduser().resolve()
+    # The default home sits at the project root whatever the working directory (dbt runs in transforms/).
+    home = Path(_env("OUTSCALED_HOME", str(PROJECT_ROOT / ".outscaled"))).expanduser().resolve()
     catalog_uri = _env("OUTSCALED_CATALOG_URI", f"sqlite:///{home / 'catalog.db'}")
     warehouse = _env("OUTSCALED_WAREHOUSE", (home / "warehouse").as_uri())
     if environment is Environment.PROD and (catalog_uri.startswith("sqlite") or warehouse.startswith("file:")):

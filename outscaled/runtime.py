@@ -6,9 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
-from outscaled.config import Settings
+from outscaled.config import PROJECT_ROOT, Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample"
 
 

@@ -1,0 +1,1 @@
+"""Feature definitions shared by the transforms (offline) and the prediction service (online)."""

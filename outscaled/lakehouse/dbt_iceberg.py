@@ -1,0 +1,72 @@
+"""dbt-duckdb plugin: read sources from, and write marts back to, the project's Iceberg catalog.
+
+Sources declare `meta: {plugin: outscaled_iceberg, iceberg_table: bronze.player_games}`. Marts use
+`materialized='external'` with `plugin: outscaled_iceberg`: dbt-duckdb writes the model to Parquet, then
+`store()` commits that file's rows to the Iceberg table `<schema>.<model>` as one overwrite snapshot
+(creating the table, or evolving its schema by name, first). Catalog settings come from the one
+environment switch (`outscaled.config`), not from profiles.yml.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt.adapters.duckdb.utils import SourceConfig, TargetConfig
+from pyiceberg.catalog import Catalog
+
+from outscaled.config import load_settings
+from outscaled.lakehouse.catalog import open_catalog
+
+
+def write_iceberg(catalog: Catalog, identifier: str, data: pa.Table) -> None:
+    """Replace the contents of `identifier` with `data` in one snapshot (schema evolved by column name)."""
+    data = _without_nanoseconds(data)
+    table = catalog.create_table_if_not_exists(identifier, schema=data.schema,
+                                               properties={"format-version": "2"})
+    current = table.schema().as_arrow()
+    if [f.name for f in current] != data.column_names or not current.equals(data.schema, check_metadata=False):
+        with table.update_schema(allow_incompatible_changes=True) as update:
+            update.union_by_name(data.schema)
+        table = catalog.load_table(identifier)
+    target = table.schema().as_arrow()
+    data = data.select([f.name for f in target if f.name in data.column_names])
+    missing = [f for f in target if f.name not in data.column_names]
+    for field in missing:
+        data = data.append_column(field.name, pa.nulls(data.num_rows, field.type))
+    table.overwrite(data.select([f.name for f in target]).cast(target))
+
+
+def _without_nanoseconds(data: pa.Table) -> pa.Table:
+    fields = [pa.field(f.name, pa.timestamp("us", f.type.tz) if pa.types.is_timestamp(f.type) else
+              (pa.int64() if pa.types.is_integer(f.type) else
+               pa.float64() if pa.types.is_floating(f.type) else
+               pa.string() if pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type) else f.type))
+              for f in data.schema]
+    return data.cast(pa.schema(fields))
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self._catalog: Catalog | None = None
+        external_root = getattr(self.creds, "external_root", None)
+        if external_root and "://" not in external_root:
+            os.makedirs(external_root, exist_ok=True)  # DuckDB's COPY does not create folders
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = open_catalog(load_settings())
+        return self._catalog
+
+    def load(self, source_config: SourceConfig) -> pa.Table:
+        identifier = source_config.get("iceberg_table") or f"{source_config.schema}.{source_config.identifier}"
+        return self.catalog.load_table(identifier).scan().to_arrow()
+
+    def store(self, target_config: TargetConfig) -> None:
+        relation = target_config.relation
+        data = pq.read_table(target_config.location.path)
+        write_iceberg(self.catalog, f"{relation.schema}.{relation.identifier}", data)

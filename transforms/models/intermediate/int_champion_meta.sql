@@ -1,0 +1,45 @@
+-- Champion pick and ban rates in a patch from games on days before each target day (no same-day games:
+-- a series may start before others that day end). One row per (patch, champion, day) a player played.
+with daily as (
+    select patch, champion, {{ outscaled.day_of('game_start') }} as day,
+           sum(case when kind = 'pick' then 1 else 0 end) as picks,
+           sum(case when kind = 'ban' then 1 else 0 end) as bans
+    from {{ ref('int_champion_picks') }}
+    group by patch, champion, {{ outscaled.day_of('game_start') }}
+),
+patch_daily as (
+    select patch, {{ outscaled.day_of('game_start') }} as day, count(distinct game_id) as games
+    from {{ ref('int_champion_picks') }}
+    group by patch, {{ outscaled.day_of('game_start') }}
+),
+patch_first_seen as (
+    select patch, min(game_start) as patch_first_seen from {{ ref('int_champion_picks') }} group by patch
+),
+targets as (
+    select distinct patch, champion, {{ outscaled.day_of('series_start') }} as day
+    from {{ ref('int_player_games') }}
+    where champion is not null and patch is not null
+),
+champion_before as (
+    select t.patch, t.champion, t.day, sum(d.picks) as picks_before, sum(d.bans) as bans_before
+    from targets t join daily d on d.patch = t.patch and d.champion = t.champion and d.day < t.day
+    group by t.patch, t.champion, t.day
+),
+games_before as (
+    select t.patch, t.day, sum(p.games) as patch_games_before
+    from (select distinct patch, day from targets) t
+    join patch_daily p on p.patch = t.patch and p.day < t.day
+    group by t.patch, t.day
+)
+select
+    t.patch,
+    t.champion,
+    t.day,
+    coalesce(g.patch_games_before, 0) as patch_games_before,
+    coalesce(c.picks_before, 0) * 1.0 / nullif(g.patch_games_before, 0) as champion_pick_rate,
+    coalesce(c.bans_before, 0) * 1.0 / nullif(g.patch_games_before, 0) as champion_ban_rate,
+    f.patch_first_seen
+from targets t
+left join champion_before c on c.patch = t.patch and c.champion = t.champion and c.day = t.day
+left join games_before g on g.patch = t.patch and g.day = t.day
+left join patch_first_seen f on f.patch = t.patch

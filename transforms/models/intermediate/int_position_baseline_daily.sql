@@ -1,0 +1,29 @@
+-- League-wide averages per league and position from every game on days before each day.
+with daily as (
+    select
+        league,
+        position,
+        {{ outscaled.day_of('game_start') }} as day,
+        count(*) as n,
+        {% for stat in outscaled.player_stats() %}
+        sum({{ stat }}) as sum_{{ stat }},
+        count({{ stat }}) as n_{{ stat }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+    from {{ ref('stg_player_games') }}
+    where position <> 'team'
+    group by league, position, {{ outscaled.day_of('game_start') }}
+)
+select
+    league,
+    position,
+    day,
+    {% for stat in outscaled.player_stats() %}
+    sum(sum_{{ stat }}) over (partition by league, position order by day rows between unbounded preceding and 1 preceding)
+      / nullif(sum(n_{{ stat }}) over (partition by league, position order by day rows between unbounded preceding and 1 preceding), 0)
+      as baseline_{{ stat }},
+    sum(sum_{{ stat }}) over (partition by league, position order by day rows between unbounded preceding and current row)
+      / nullif(sum(n_{{ stat }}) over (partition by league, position order by day rows between unbounded preceding and current row), 0)
+      as baseline_{{ stat }}_through_day,
+    {% endfor %}
+    sum(n) over (partition by league, position order by day rows between unbounded preceding and 1 preceding) as baseline_games
+from daily

@@ -1,0 +1,15 @@
+-- The "as of now" team vector: form after the latest game and the Elo rating after it.
+select
+    s.team_key,
+    g.team_name,
+    g.league,
+    s.last_game_start,
+    s.games_played,
+    {{ outscaled.select_state('s', outscaled.team_stats(), windows=[5, 10, 20]) }}
+    e.elo_after as elo,
+    s.game_id as last_game_id
+from {{ ref('int_team_state') }} s
+join (select team_key, max(seq) as seq from {{ ref('int_team_state') }} group by team_key) latest
+  on latest.team_key = s.team_key and latest.seq = s.seq
+join {{ ref('int_team_games') }} g on g.team_key = s.team_key and g.seq = s.seq
+left join {{ ref('int_team_elo') }} e on e.game_id = s.game_id and e.team_key = s.team_key
