@@ -1,0 +1,1 @@
+"""Great Expectations 1.x suites for the lakehouse tables, run as blocking Dagster asset checks."""

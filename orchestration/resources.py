@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -36,5 +37,14 @@ class LakehouseResource(ConfigurableResource):
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    from dagster_dbt import DbtCliResource
+
+    from assets.transforms import DBT_EXECUTABLE, transforms_project
+
     settings = settings or load_settings()
-    return {"lakehouse": LakehouseResource.from_settings(settings)}
+    os.environ["OUTSCALED_HOME"] = str(settings.home)  # dbt's profile and plugin read it in a subprocess
+    return {
+        "lakehouse": LakehouseResource.from_settings(settings),
+        "dbt": DbtCliResource(project_dir=transforms_project, dbt_executable=DBT_EXECUTABLE,
+                              target=os.environ.get("OUTSCALED_DBT_TARGET", "duckdb")),
+    }

@@ -16,7 +16,7 @@ from rich.table import Table
 from outscaled.config import load_settings
 from outscaled.runtime import PROJECT_ROOT, SAMPLE_DATA, prepare_dagster_home
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,16 +70,21 @@ def _run_assets(selection: str, run_config: dict | None = None):
 
     warnings.filterwarnings("ignore", category=BetaWarning)
 
-    from orchestration.definitions import all_assets, build_resources
+    from orchestration.definitions import all_asset_checks, all_assets, build_resources
 
     config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
     with DagsterInstance.get() as instance:
-        result = materialize(all_assets, selection=selection, run_config=config, instance=instance,
+        result = materialize([*all_assets, *all_asset_checks], selection=selection, run_config=config, instance=instance,
                              resources=build_resources(settings), raise_on_error=False)
     if not result.success:
         failure = next((e for e in result.all_events if e.is_failure), None)
         message = failure.event_specific_data.error.message if failure and failure.event_specific_data else "run failed"
         raise RuntimeError(message.strip())
+    failed_checks = [e.event_specific_data.check_name for e in result.all_events
+                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+    if failed_checks:
+        raise RuntimeError(f"blocking data-quality checks failed: {', '.join(failed_checks)}; downstream assets "
+                           "were not materialized (see the check metadata in the Dagster UI)")
     return result
 
 
@@ -108,13 +113,29 @@ def _print_materializations(result, seconds: float) -> None:
     table = Table(title=f"materialized in {seconds:.1f}s (run {result.run_id[:8]})")
     for column in ("asset", "rows written", "total rows", "partitions written"):
         table.add_column(column)
+    catalog = None
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
+        key = materialization.asset_key.path
+        if key[0] not in ("bronze", "silver", "gold"):
+            continue  # engine-only dbt models (staging, intermediate) are not lakehouse tables
         meta = {k: v.value for k, v in materialization.metadata.items()}
+        total = meta.get("total_rows")
+        if total is None:
+            from outscaled.lakehouse.catalog import open_catalog
+
+            catalog = catalog or open_catalog(load_settings())
+            snapshot = catalog.load_table(".".join(key)).current_snapshot()
+            total = snapshot.summary["total-records"] if snapshot and snapshot.summary else ""
         partitions = meta.get("partitions_written")
-        table.add_row(materialization.asset_key.to_user_string(), str(meta.get("rows_written", "")),
-                      str(meta.get("total_rows", "")), str(len(partitions)) if partitions is not None else "")
+        table.add_row("/".join(key), str(meta.get("rows_written", "")), str(total),
+                      str(len(partitions)) if partitions is not None else "")
     console.print(table)
+    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    if checks:
+        failed = [c.check_name for c in checks if not c.passed]
+        console.print(f"asset checks: {len(checks) - len(failed)}/{len(checks)} passed"
+                      + (f"; failed: {', '.join(failed)}" if failed else ""))
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -135,7 +156,7 @@ def _sql(args: argparse.Namespace) -> int:
             table.add_column(column)
         for row in frame.iter_rows():
             table.add_row(*["" if v is None else str(v) for v in row])
-        Console().print(table)
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
     return 0
 
 
@@ -150,7 +171,7 @@ def _ui(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from outscaled.demo import run_demo
 
-    return run_demo(args.data, _ingest, _sql)
+    return run_demo(args.data, _ingest, _sql, _materialize)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 SUMMARY_SQL = """
 SELECT league, year(date) AS year, count(DISTINCT game_id) AS games, count(*) AS player_rows
@@ -22,12 +23,33 @@ GROUP BY ALL HAVING count(*) >= 10 ORDER BY kills_per_game DESC LIMIT 5
 """
 
 
-def run_demo(data: list[Path], ingest: Callable, sql: Callable) -> int:
+LAYER_COUNTS_SQL = """
+SELECT (SELECT count(*) FROM bronze.player_games) AS bronze_player_rows,
+       (SELECT count(*) FROM gold.player_features) AS gold_player_feature_rows,
+       (SELECT count(*) FROM bronze.team_games) AS bronze_team_rows,
+       (SELECT count(*) FROM gold.team_features) AS gold_team_feature_rows,
+       (SELECT count(*) FROM silver.series) AS series
+"""
+FEATURES_SQL = """
+SELECT player_name, team_name, cast(series_start AS date) AS series_day, map_number AS map, best_of,
+       games_played, round(kills_avg_10, 2) AS kills_last10, round(kills_ewm, 2) AS kills_ewm,
+       round(opponent_conceded_kills_avg_10, 2) AS opp_concedes, round(team_elo) AS elo, target_kills AS kills
+FROM gold.player_features WHERE position = 'mid' AND games_played >= 20
+ORDER BY game_start DESC, player_name LIMIT 6
+"""
+
+
+def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Callable) -> int:
     console.rule("[bold]1. ingest real Oracle's Elixir files into Iceberg (bronze)")
     ingest(argparse.Namespace(paths=data, date_order=[]))
     console.rule("[bold]2. games per league and year (outscaled sql)")
     sql(argparse.Namespace(query=SUMMARY_SQL, format="table"))
     console.rule("[bold]3. sample query: top mid laners by kills per game")
     sql(argparse.Namespace(query=SAMPLE_SQL, format="table"))
+    console.rule("[bold]4. transform (dbt on DuckDB) into silver and gold, with Great Expectations checks")
+    materialize(argparse.Namespace(select="*"))
+    sql(argparse.Namespace(query=LAYER_COUNTS_SQL, format="table"))
+    console.rule("[bold]5. point-in-time features (known before each series began) and the actual result")
+    sql(argparse.Namespace(query=FEATURES_SQL, format="table"))
     console.print("Data from Oracle's Elixir. Next: `outscaled sql \"select count(*) from bronze.player_games\"`")
     return 0
