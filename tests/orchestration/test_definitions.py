@@ -2,20 +2,34 @@
 
 import shutil
 
-from dagster import build_sensor_context
+from dagster import AssetKey, build_sensor_context
 
 from tests.conftest import SAMPLE_DATA
 
-EXPECTED_ASSETS = {"bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine",
-                   "bronze/source_files"}
+EXPECTED_ASSETS = {
+    "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files",
+    "silver/series", "gold/player_features", "gold/team_features", "gold/player_current_state",
+    "gold/team_current_state", "gold/feature_drift",
+}
+EXPECTED_GX_CHECKS = {"gx_bronze_player_games", "gx_bronze_team_games", "gx_silver_series",
+                      "gx_gold_player_features", "gx_gold_team_features"}
 
 
 def test_definitions_load_with_expected_graph(home):
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
-    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"bronze"}
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    lakehouse = {k for k in keys if not k.startswith("transforms/")}
+    assert lakehouse == EXPECTED_ASSETS
+    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"bronze", "silver", "gold"}
+    # the data flow: gold features depend (through the dbt graph) on the bronze tables
+    upstream = graph.get(AssetKey(["gold", "player_features"])).parent_keys
+    assert AssetKey(["transforms", "int_player_games"]) in upstream
+    assert AssetKey(["bronze", "player_games"]) in graph.get(AssetKey(["transforms", "stg_player_games"])).parent_keys
+    checks = {c.name for c in graph.asset_check_keys}
+    assert EXPECTED_GX_CHECKS <= checks
+    assert any(name.startswith("unique_combination_of_columns_player_features") for name in checks)
     assert defs.resolve_job_def("ingest_bronze") is not None
     assert defs.resolve_sensor_def("watched_folder_sensor") is not None
 

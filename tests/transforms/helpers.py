@@ -1,0 +1,38 @@
+"""Run the dbt project as a user would (plain `dbt build` from transforms/) against a given home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+from pyiceberg.catalog import Catalog
+
+from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, TEAM_GAMES, ensure_table, read_table, to_arrow
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TRANSFORMS = PROJECT_ROOT / "transforms"
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+def dbt_build(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OUTSCALED_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([DBT, "build", "--profiles-dir", str(TRANSFORMS), *args], cwd=TRANSFORMS, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def copy_bronze(source: Catalog, target: Catalog, keep_game, edit=lambda frame: frame) -> None:
+    """Copy the bronze game tables, keeping rows for which `keep_game(frame)` (a polars expression) holds."""
+    for definition in (PLAYER_GAMES, TEAM_GAMES, DRAFTS):
+        frame = read_table(source.load_table(definition.identifier))
+        table = ensure_table(target, definition)
+        kept = edit(frame.filter(keep_game)) if not frame.is_empty() else frame
+        if not kept.is_empty():
+            table.append(to_arrow(kept, definition, table))
+
+
+def table(catalog: Catalog, identifier: str) -> pl.DataFrame:
+    return read_table(catalog.load_table(identifier))

@@ -1,0 +1,37 @@
+"""`dbt build` on its own (models + dbt tests) writes silver and gold Iceberg tables every engine can read."""
+
+import polars as pl
+
+from outscaled.lakehouse.sql import run_query
+from tests.transforms.helpers import table
+
+
+def test_gold_has_one_feature_row_per_bronze_row(built_catalog):
+    counts = run_query(built_catalog, """
+        select (select count(*) from gold.player_features), (select count(*) from bronze.player_games),
+               (select count(*) from gold.team_features), (select count(*) from bronze.team_games)""").fetchone()
+    assert counts[0] == counts[1] > 30_000
+    assert counts[2] == counts[3]
+
+
+def test_as_of_now_state_has_one_row_per_player(built_catalog):
+    state = table(built_catalog, "gold.player_current_state")
+    features = table(built_catalog, "gold.player_features")
+    assert state["player_key"].n_unique() == state.height == features["player_key"].n_unique()
+
+
+def test_feature_columns_cover_the_issue(built_catalog):
+    columns = set(table(built_catalog, "gold.player_features").columns)
+    for stat in ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share"):
+        assert {f"{stat}_avg_3", f"{stat}_avg_5", f"{stat}_avg_10", f"{stat}_avg_20", f"{stat}_ewm"} <= columns
+    assert {"games_played", "days_since_last_game", "position_baseline_kills", "team_win_avg_10",
+            "opponent_conceded_kills_avg_10", "league", "playoffs", "best_of", "map_number", "patch",
+            "days_since_patch", "champion_pick_rate", "champion_ban_rate", "champion_games", "team_elo",
+            "opponent_elo", "target_kills", "target_cs"} <= columns
+
+
+def test_first_game_of_a_player_has_no_history(built_catalog):
+    features = table(built_catalog, "gold.player_features")
+    first = features.sort("game_start").group_by("player_key").first()
+    assert (first["games_played"] == 0).all()
+    assert first["kills_avg_10"].null_count() == first.height
