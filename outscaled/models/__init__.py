@@ -1,0 +1,1 @@
+"""Stat-line distributions, win probability, backtests and the model registry."""

@@ -1,0 +1,117 @@
+"""Walk-forward backtest: every month is predicted by models trained only on games before it began.
+
+Test rows are the games of series that start in the month; training rows are games that started before
+the month (so before every test series). The NB size and the isotonic calibration of month m are fitted
+on the out-of-fold predictions of earlier months only. The final (champion candidate) models use all
+data, with NB size and calibration from all out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from outscaled.models.estimators import (
+    StatModel, WinModel, fit_calibrator, train_stat_model, train_win_model,
+)
+from outscaled.models.features import (
+    PLAYER_FEATURES, STATS, TEAM_FEATURES, one_row_per_game, player_matrix, team_matrix,
+)
+from outscaled.models.scoring import score_stat, score_win, stat_metrics, win_metrics
+
+MIN_TRAIN_ROWS = 2000
+
+
+@dataclass
+class Bundle:
+    stats: dict[str, StatModel]
+    win: WinModel
+    train_end: datetime  # trained on games that started before this
+    rows: int
+
+
+@dataclass
+class BacktestResult:
+    player_predictions: pl.DataFrame
+    win_predictions: pl.DataFrame
+    months: list[str]
+
+    def metrics(self, since: datetime | None = None) -> dict:
+        players = self.player_predictions
+        wins = self.win_predictions
+        if since is not None:
+            players = players.filter(pl.col("series_start") >= since)
+            wins = wins.filter(pl.col("series_start") >= since)
+        result = {stat: stat_metrics(players.filter(pl.col("stat") == stat)) for stat in STATS}
+        result["win"] = win_metrics(wins)
+        return result
+
+
+def _month_starts(series_starts: pl.Series) -> list[datetime]:
+    months = series_starts.dt.truncate("1mo").unique().sort().to_list()
+    return months
+
+
+def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
+               oof: pl.DataFrame | None = None) -> Bundle:
+    """Train every model on games that started before `before`; NB size and calibration from `oof`."""
+    train = players.filter(pl.col("game_start") < before)
+    matrix = player_matrix(train)
+    models: dict[str, StatModel] = {}
+    for stat in STATS:
+        target = train[f"target_{stat}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        past = _usable_oof(oof, stat, before)
+        model = train_stat_model(stat, matrix, target, PLAYER_FEATURES,
+                                 past["expected"].to_numpy() if past is not None else None,
+                                 past["target"].to_numpy() if past is not None else None)
+        if past is not None:
+            from outscaled.models.scoring import nb_p_over
+
+            raw = nb_p_over(past["expected"].to_numpy(), model.nb_size, past["line"].to_numpy())
+            model.calibrator = fit_calibrator(raw, past["outcome"].to_numpy())
+        models[stat] = model
+    games = one_row_per_game(teams.filter(pl.col("game_start") < before))
+    win = train_win_model(team_matrix(games), games["target_result"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+                          TEAM_FEATURES)
+    return Bundle(models, win, before, train.height)
+
+
+def _usable_oof(oof: pl.DataFrame | None, stat: str, before: datetime) -> pl.DataFrame | None:
+    if oof is None or oof.is_empty():
+        return None
+    past = oof.filter((pl.col("stat") == stat) & (pl.col("series_start") < before))
+    return past if past.height >= 500 else None
+
+
+def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: datetime | None = None,
+                 progress: Callable[[str], None] = lambda _: None) -> BacktestResult:
+    """`players` must carry the reference lines (lines.with_reference_lines)."""
+    predictions: list[pl.DataFrame] = []
+    win_predictions: list[pl.DataFrame] = []
+    done: list[str] = []
+    for month in _month_starts(players["series_start"]):
+        if players.filter(pl.col("game_start") < month).height < MIN_TRAIN_ROWS:
+            continue
+        if first_month is not None and month < first_month:
+            continue
+        next_month = (month.replace(day=28) + (month.replace(day=28) - month.replace(day=1))).replace(day=1)
+        oof = pl.concat(predictions) if predictions else None
+        bundle = fit_bundle(players, teams, month, oof)
+        test = players.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
+        fallback = {s: float(players.filter(pl.col("game_start") < month)[f"target_{s}"].mean() or 0) for s in STATS}
+        for stat in STATS:
+            scored = score_stat(bundle.stats[stat], test, fallback[stat])
+            if not scored.is_empty():
+                predictions.append(scored.with_columns(pl.lit(month.strftime("%Y-%m")).alias("month")))
+        test_teams = teams.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
+        scored_wins = score_win(bundle.win, test_teams)
+        if not scored_wins.is_empty():
+            win_predictions.append(scored_wins.with_columns(pl.lit(month.strftime("%Y-%m")).alias("month")))
+        done.append(month.strftime("%Y-%m"))
+        progress(f"backtest {month:%Y-%m}: trained on {bundle.rows} rows, scored {test.height}")
+    return BacktestResult(pl.concat(predictions) if predictions else pl.DataFrame(),
+                          pl.concat(win_predictions) if win_predictions else pl.DataFrame(), done)

@@ -1,0 +1,92 @@
+"""Count distributions for stat lines: negative binomial per map, exact sums over a map range.
+
+A map's stat is NB(mean mu, size r): variance mu + mu^2 / r (r -> infinity is Poisson). The total over
+maps a..b is the convolution of the maps' pmfs, computed exactly on a grid. Lines are half-points, so
+p_over + p_under = 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+MAX_TAIL = 1e-9
+
+
+def nb_pmf(mean: float, size: float, support: int) -> np.ndarray:
+    mean = max(float(mean), 1e-6)
+    if not np.isfinite(size) or size > 1e6:
+        pmf = stats.poisson.pmf(np.arange(support), mean)
+    else:
+        p = size / (size + mean)
+        pmf = stats.nbinom.pmf(np.arange(support), size, p)
+    return pmf
+
+
+def support_for(means: list[float], size: float) -> int:
+    total = sum(means)
+    variance = sum(m + (m * m / size if np.isfinite(size) else 0.0) for m in means)
+    return int(total + 12 * np.sqrt(variance + 1) + 20)
+
+
+@dataclass(frozen=True)
+class StatLine:
+    expected: float
+    p_over: float
+    p_under: float
+    interval_80: tuple[int, int]
+    pmf: np.ndarray
+
+    def p_over_line(self, line: float) -> float:
+        return float(self.pmf[int(np.floor(line)) + 1:].sum())
+
+
+def map_range_distribution(means: list[float], size: float, line: float) -> StatLine:
+    """Distribution of the total over the given maps (one mean per map), at a half-point line."""
+    if not means:
+        raise ValueError("at least one map is needed")
+    if line < 0 or (line * 2) % 2 != 1:
+        raise ValueError(f"line must be a non-negative half-point such as 4.5, got {line}")
+    support = support_for(means, size)
+    total = np.array([1.0])
+    for mean in means:
+        total = np.convolve(total, nb_pmf(mean, size, support))[:support]
+    total = total / total.sum()
+    cdf = np.cumsum(total)
+    p_under = float(cdf[int(np.floor(line))]) if int(np.floor(line)) < support else 1.0
+    low = int(np.searchsorted(cdf, 0.10))
+    high = int(np.searchsorted(cdf, 0.90))
+    expected = float((np.arange(total.size) * total).sum())
+    return StatLine(expected=expected, p_over=1.0 - p_under, p_under=p_under, interval_80=(low, high), pmf=total)
+
+
+def fit_nb_size(y: np.ndarray, mu: np.ndarray) -> float:
+    """Maximum-likelihood NB size for observed counts `y` given predicted means `mu` (grid search)."""
+    y = np.asarray(y, dtype=float)
+    mu = np.clip(np.asarray(mu, dtype=float), 1e-6, None)
+    best, best_ll = np.inf, np.sum(stats.poisson.logpmf(y, mu))
+    for size in np.logspace(-0.5, 3.5, 60):
+        ll = np.sum(stats.nbinom.logpmf(y, size, size / (size + mu)))
+        if ll > best_ll:
+            best, best_ll = float(size), ll
+    return best
+
+
+def series_win_probability(p_map: float, best_of: int) -> float:
+    """P(win a best-of-n series) when each map is won independently with p_map."""
+    need = best_of // 2 + 1
+    return float(sum(stats.binom.pmf(need - 1, need - 1 + losses, p_map) * p_map for losses in range(need)))
+
+
+def probability_maps_played(p_map: float, best_of: int, last_map: int) -> float:
+    """P(the series reaches map `last_map`): no team has won best_of//2 + 1 maps after last_map - 1 maps."""
+    need = best_of // 2 + 1
+    played = last_map - 1
+    if last_map <= need:
+        return 1.0
+    if last_map > best_of:
+        return 0.0
+    # both teams below `need` wins after `played` maps
+    return float(sum(stats.binom.pmf(wins, played, p_map) for wins in range(played - need + 1, need)))

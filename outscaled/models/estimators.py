@@ -1,0 +1,107 @@
+"""LightGBM estimators: a Poisson-mean model per stat with a fitted NB size, and a win-probability model.
+
+Training is deterministic for a fixed seed and data (deterministic=True, row-wise histograms, fixed
+thread count), so the same snapshot always gives the same model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+from outscaled.models.distributions import fit_nb_size
+
+SEED = 20_261_125
+_COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 60, "feature_fraction": 0.8,
+           "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "seed": SEED, "deterministic": True,
+           "force_row_wise": True, "num_threads": 2, "verbose": -1}
+ROUNDS = 250
+
+
+@dataclass
+class StatModel:
+    stat: str
+    booster: lgb.Booster
+    nb_size: float
+    calibrator: IsotonicRegression | None = None
+    feature_names: list[str] = field(default_factory=list)
+
+    def predict_mean(self, matrix: np.ndarray) -> np.ndarray:
+        return self.booster.predict(matrix)
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Per-feature contributions to the log-mean (LightGBM pred_contrib); last column is the bias."""
+        return self.booster.predict(matrix, pred_contrib=True)
+
+    def calibrate(self, p_over: np.ndarray) -> np.ndarray:
+        if self.calibrator is None:
+            return p_over
+        return np.clip(self.calibrator.predict(p_over), 1e-4, 1 - 1e-4)
+
+    def to_files(self) -> dict[str, str]:
+        calibration = None
+        if self.calibrator is not None:
+            calibration = {"x": self.calibrator.X_thresholds_.tolist(), "y": self.calibrator.y_thresholds_.tolist()}
+        return {"booster.txt": self.booster.model_to_string(),
+                "extra.json": json.dumps({"stat": self.stat, "nb_size": self.nb_size, "calibration": calibration,
+                                          "feature_names": self.feature_names})}
+
+    @classmethod
+    def from_files(cls, files: dict[str, str]) -> "StatModel":
+        extra = json.loads(files["extra.json"])
+        calibrator = None
+        if extra["calibration"]:
+            calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            calibrator.fit(extra["calibration"]["x"], extra["calibration"]["y"])
+        return cls(extra["stat"], lgb.Booster(model_str=files["booster.txt"]), float(extra["nb_size"]), calibrator,
+                   extra["feature_names"])
+
+
+def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
+                     oof_mean: np.ndarray | None = None, oof_target: np.ndarray | None = None) -> StatModel:
+    """Poisson-objective mean; NB size fitted on out-of-fold predictions when given (else in-sample)."""
+    keep = ~np.isnan(target)
+    data = lgb.Dataset(matrix[keep], label=target[keep], feature_name=feature_names, free_raw_data=False)
+    booster = lgb.train({**_COMMON, "objective": "poisson"}, data, num_boost_round=ROUNDS)
+    if oof_mean is not None and oof_target is not None and len(oof_target) >= 500:
+        size = fit_nb_size(oof_target, oof_mean)
+    else:
+        size = fit_nb_size(target[keep], booster.predict(matrix[keep]))
+    return StatModel(stat, booster, size, None, feature_names)
+
+
+def fit_calibrator(raw_p_over: np.ndarray, outcome: np.ndarray) -> IsotonicRegression | None:
+    """Isotonic map from raw to calibrated p_over, fitted on out-of-fold predictions only."""
+    if len(outcome) < 500:
+        return None
+    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
+    calibrator.fit(raw_p_over, outcome)
+    return calibrator
+
+
+@dataclass
+class WinModel:
+    booster: lgb.Booster
+    feature_names: list[str]
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        return self.booster.predict(matrix)
+
+    def to_files(self) -> dict[str, str]:
+        return {"booster.txt": self.booster.model_to_string(),
+                "extra.json": json.dumps({"feature_names": self.feature_names})}
+
+    @classmethod
+    def from_files(cls, files: dict[str, str]) -> "WinModel":
+        return cls(lgb.Booster(model_str=files["booster.txt"]), json.loads(files["extra.json"])["feature_names"])
+
+
+def train_win_model(matrix: np.ndarray, target: np.ndarray, feature_names: list[str]) -> WinModel:
+    keep = ~np.isnan(target)
+    data = lgb.Dataset(matrix[keep], label=target[keep], feature_name=feature_names, free_raw_data=False)
+    params = {**_COMMON, "objective": "binary", "num_leaves": 7, "min_data_in_leaf": 100, "learning_rate": 0.03}
+    return WinModel(lgb.train(params, data, num_boost_round=300), feature_names)
