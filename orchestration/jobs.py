@@ -5,3 +5,7 @@ from dagster import AssetSelection, define_asset_job
 ingest_bronze_job = define_asset_job(
     "ingest_bronze", selection=AssetSelection.groups("bronze"),
     description="Land and ingest Oracle's Elixir files into the bronze Iceberg tables.")
+
+retrain_job = define_asset_job(
+    "retrain", selection=AssetSelection.groups("silver", "gold", "models"),
+    description="Rebuild silver and gold, backtest, train, and gate new model versions.")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
+from dagster import (
+    AssetKey, EventLogEntry, RunRequest, SensorEvaluationContext, SkipReason, asset_sensor, sensor,
+)
 
-from orchestration.jobs import ingest_bronze_job
+from orchestration.jobs import ingest_bronze_job, retrain_job
 from outscaled.config import load_settings
 from outscaled.ingest.landing import SUPPORTED_SUFFIXES
 from outscaled.ingest.readers import file_checksum
@@ -34,3 +36,28 @@ def watched_folder_sensor(context: SensorEvaluationContext):
     if not requests:
         yield SkipReason(f"no .csv or .parquet files in {watch_dir}")
     yield from requests
+
+
+def _metadata(event: EventLogEntry) -> dict:
+    materialization = event.asset_materialization
+    return {k: v.value for k, v in materialization.metadata.items()} if materialization else {}
+
+
+@asset_sensor(asset_key=AssetKey(["bronze", "player_games"]), job=retrain_job, minimum_interval_seconds=60,
+              description="Retrains when an ingestion wrote new player rows (new bronze partitions).")
+def new_bronze_data_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
+    metadata = _metadata(asset_event)
+    if not metadata.get("rows_written"):
+        return SkipReason("the latest ingestion wrote no new player rows")
+    return RunRequest(run_key=f"bronze-{asset_event.run_id}",
+                      tags={"outscaled/reason": f"{metadata['rows_written']} new player rows"})
+
+
+@asset_sensor(asset_key=AssetKey(["gold", "feature_drift"]), job=retrain_job, minimum_interval_seconds=60,
+              description="Retrains when the drift asset flags a feature (PSI above the threshold).")
+def feature_drift_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
+    metadata = _metadata(asset_event)
+    if not metadata.get("drift_detected"):
+        return SkipReason("no feature drift flagged")
+    return RunRequest(run_key=f"drift-{asset_event.run_id}",
+                      tags={"outscaled/reason": f"drift in {metadata.get('drifted_features')}"})

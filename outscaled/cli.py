@@ -38,12 +38,26 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    models = commands.add_parser("models", help="list, promote or roll back model versions")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    model_commands.add_parser("list", help="every version per model with status, metrics and reason")
+    promote = model_commands.add_parser("promote", help="make VERSION the champion of every model")
+    promote.add_argument("version")
+    model_commands.add_parser("rollback", help="switch each model back to its previously promoted version")
+
+    evaluate = commands.add_parser("evaluate", help="score the champion models on your own files (a scratch copy)")
+    evaluate.add_argument("--data", action="append", type=Path, required=True, help="file or folder (repeatable)")
+    evaluate.add_argument("--since", required=True, help="score games dated on or after YYYY-MM-DD")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
     ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this OUTSCALED_HOME")
     ui.add_argument("--port", type=int, default=3000)
 
     args = parser.parse_args(argv)
     try:
-        return {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui}[args.command](args)
+        handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
+                    "models": _models, "evaluate": _evaluate}
+        return handlers[args.command](args)
     except Exception as error:  # every command ends with one clear message, not a traceback
         from outscaled.errors import describe
 
@@ -157,6 +171,64 @@ def _sql(args: argparse.Namespace) -> int:
         for row in frame.iter_rows():
             table.add_row(*["" if v is None else str(v) for v in row])
         Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from outscaled.lakehouse.catalog import open_catalog
+    from outscaled.models import registry
+
+    catalog = open_catalog(load_settings())
+    if args.models_command == "promote":
+        registry.promote(catalog, args.version)
+        console.print(f"{args.version} is now the champion of every model")
+    elif args.models_command == "rollback":
+        restored = registry.rollback(catalog)
+        console.print("rolled back: " + ", ".join(f"{m} -> {v}" for m, v in restored.items()))
+    frame = registry.read_registry(catalog)
+    if frame.is_empty():
+        console.print("no model versions yet: run `outscaled materialize` to train")
+        return 0
+    table = Table(title="model registry (gold.model_registry)")
+    for column in ("version", "model", "status", "train_end", "log_loss", "ece", "reason"):
+        table.add_column(column)
+    for row in frame.sort(["created_at", "model"], descending=[True, False]).iter_rows(named=True):
+        scores = json.loads(row["metrics"] or "{}").get("model", {})
+        table.add_row(row["version"], row["model"], row["status"], str(row["train_end"])[:10],
+                      f"{scores.get('log_loss', float('nan')):.4f}", f"{scores.get('ece', float('nan')):.4f}",
+                      row["reason"] or "")
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from outscaled.models.evaluate import evaluate
+
+    try:
+        since = datetime.strptime(args.since, "%Y-%m-%d")
+    except ValueError as error:
+        raise ValueError(f"--since expects YYYY-MM-DD, got '{args.since}'") from error
+    for path in args.data:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    with console.status("evaluating the champion models…"):
+        result = evaluate(load_settings(), [p.resolve() for p in args.data], since, progress=console.log)
+    if args.json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return 0
+    table = Table(title=f"champion models on games since {args.since}")
+    for column in ("model", "n", "method", "log_loss", "brier", "accuracy", "ece", "mae"):
+        table.add_column(column)
+    for model, metrics in result.items():
+        if not metrics.get("n"):
+            table.add_row(model, "0", "", "", "", "", "", "")
+            continue
+        for method, values in [("model", metrics["model"]), *metrics["baselines"].items()]:
+            table.add_row(model, str(metrics["n"]), method, *[f"{values[k]:.4f}" if k in values else ""
+                                                              for k in ("log_loss", "brier", "accuracy", "ece", "mae")])
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
     return 0
 
 

@@ -39,6 +39,17 @@ ORDER BY game_start DESC, player_name LIMIT 6
 """
 
 
+BACKTEST_SQL = """
+SELECT model, method, n, round(log_loss, 4) AS log_loss, round(brier, 4) AS brier, round(accuracy, 3) AS accuracy,
+       round(ece, 4) AS ece, round(mae, 3) AS mae
+FROM gold.backtest_metrics WHERE scope = 'overall' ORDER BY model, method
+"""
+REGISTRY_SQL = """
+SELECT version, model, status, cast(train_end AS date) AS train_end, reason FROM gold.model_registry
+ORDER BY created_at DESC, model LIMIT 10
+"""
+
+
 def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Callable) -> int:
     console.rule("[bold]1. ingest real Oracle's Elixir files into Iceberg (bronze)")
     ingest(argparse.Namespace(paths=data, date_order=[]))
@@ -46,10 +57,14 @@ def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Cal
     sql(argparse.Namespace(query=SUMMARY_SQL, format="table"))
     console.rule("[bold]3. sample query: top mid laners by kills per game")
     sql(argparse.Namespace(query=SAMPLE_SQL, format="table"))
-    console.rule("[bold]4. transform (dbt on DuckDB) into silver and gold, with Great Expectations checks")
+    console.rule("[bold]4. transform (dbt on DuckDB), check (Great Expectations), backtest, train, gate, register")
     materialize(argparse.Namespace(select="*"))
     sql(argparse.Namespace(query=LAYER_COUNTS_SQL, format="table"))
     console.rule("[bold]5. point-in-time features (known before each series began) and the actual result")
     sql(argparse.Namespace(query=FEATURES_SQL, format="table"))
+    console.rule("[bold]6. walk-forward backtest: model vs baselines (p_over at each player's rolling-median line)")
+    sql(argparse.Namespace(query=BACKTEST_SQL, format="table"))
+    console.rule("[bold]7. model registry (outscaled models list)")
+    sql(argparse.Namespace(query=REGISTRY_SQL, format="table"))
     console.print("Data from Oracle's Elixir. Next: `outscaled sql \"select count(*) from bronze.player_games\"`")
     return 0

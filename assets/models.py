@@ -1,0 +1,71 @@
+"""Models: walk-forward backtest, then final training, BentoML registration and the promotion gate."""
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+
+from assets.plots import calibration_curve, feature_importance, metric_by_month
+from orchestration.resources import LakehouseResource
+from outscaled.config import load_settings
+from outscaled.models.backtest import BacktestResult
+from outscaled.models.features import PLAYER_FEATURES
+from outscaled.models.pipeline import run_backtest, train_and_register
+
+
+class BacktestConfig(Config):
+    """`first_month` (YYYY-MM) limits the walk-forward to later months; empty means all history."""
+
+    first_month: str = ""
+
+
+@asset(key=AssetKey(["models", "backtest"]), group_name="models", kinds={"lightgbm", "iceberg"},
+       deps=[AssetKey(["gold", "player_features"]), AssetKey(["gold", "team_features"])],
+       description="Expanding-window monthly backtest: model vs rolling-Poisson and MVP-normal baselines; "
+                   "win model vs Elo. Writes gold.backtest_predictions and gold.backtest_metrics.")
+def backtest(context: AssetExecutionContext, config: BacktestConfig, lakehouse: LakehouseResource) -> MaterializeResult:
+    from datetime import datetime
+
+    catalog = lakehouse.catalog()
+    first = datetime.strptime(config.first_month, "%Y-%m") if config.first_month else None
+    result = run_backtest(catalog, first, progress=context.log.info)
+    metrics = pl.from_arrow(catalog.load_table("gold.backtest_metrics").scan().to_arrow())
+    overall = metrics.filter(pl.col("scope") == "overall").select("model", "method", "n", "log_loss", "brier",
+                                                                   "accuracy", "ece", "mae")
+    return MaterializeResult(metadata={
+        "months": len(result.months),
+        "predictions": result.player_predictions.height,
+        "metrics_overall": MetadataValue.md(_table(overall)),
+        "calibration_kills": MetadataValue.md(calibration_curve(result.player_predictions, "kills")),
+        "calibration_assists": MetadataValue.md(calibration_curve(result.player_predictions, "assists")),
+        "log_loss_by_month": MetadataValue.md(metric_by_month(metrics)),
+    })
+
+
+@asset(key=AssetKey(["models", "stat_line_models"]), group_name="models", kinds={"lightgbm", "bentoml"},
+       deps=[AssetKey(["models", "backtest"])],
+       description="Final models on all data, saved as a BentoML model version, listed in gold.model_registry; "
+                   "the promotion gate decides champion or candidate per model.")
+def stat_line_models(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
+    catalog = lakehouse.catalog()
+    predictions = pl.from_arrow(catalog.load_table("gold.backtest_predictions").scan().to_arrow())
+    months = predictions["month"].unique().sort().to_list()
+    win = catalog.load_table("gold.backtest_win_predictions").scan().to_arrow() \
+        if catalog.table_exists("gold.backtest_win_predictions") else None
+    result = BacktestResult(predictions, pl.from_arrow(win) if win is not None else pl.DataFrame(), months)
+    version, decisions, metrics = train_and_register(load_settings(), catalog, result)
+    from outscaled.models.store import load_bundle
+
+    bundle = load_bundle(load_settings(), version)
+    gains = bundle.stats["kills"].booster.feature_importance("gain")
+    return MaterializeResult(metadata={
+        "version": version,
+        "decisions": MetadataValue.json({d.model: {"promoted": d.promoted, "reason": d.reason} for d in decisions}),
+        "nb_size": MetadataValue.json({s: round(m.nb_size, 3) for s, m in bundle.stats.items()}),
+        "feature_importance_kills": MetadataValue.md(feature_importance(PLAYER_FEATURES, gains, "kills model")),
+    })
+
+
+def _table(frame: pl.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
+    rows = ["| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |"
+            for row in frame.iter_rows()]
+    return header + "\n".join(rows)

@@ -1,0 +1,91 @@
+"""The model workflow the assets and the CLI share: load gold, backtest, train, store, register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import polars as pl
+from pyiceberg.catalog import Catalog
+
+from outscaled.config import Settings
+from outscaled.lakehouse.dbt_iceberg import write_iceberg
+from outscaled.models.backtest import BacktestResult, fit_bundle, walk_forward
+from outscaled.models.features import PLAYER_FEATURES, STATS, schema_hash
+from outscaled.models.lines import with_reference_lines
+from outscaled.models.registry import GateDecision, register
+from outscaled.models.store import new_version, save_bundle
+
+METHODS = {"model": "model", "rolling_poisson": "rolling_poisson", "mvp_normal": "mvp_normal", "elo": "elo"}
+
+
+def load_frames(catalog: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
+    players = pl.from_arrow(catalog.load_table("gold.player_features").scan().to_arrow())
+    teams = pl.from_arrow(catalog.load_table("gold.team_features").scan().to_arrow())
+    return with_reference_lines(players), teams
+
+
+def data_snapshot(catalog: Catalog) -> dict[str, str]:
+    snapshot = {}
+    for name in ("gold.player_features", "gold.team_features", "bronze.player_games"):
+        current = catalog.load_table(name).current_snapshot()
+        snapshot[name] = str(current.snapshot_id) if current else "none"
+    return snapshot
+
+
+def metrics_rows(result: BacktestResult) -> pl.DataFrame:
+    rows = []
+    scopes: dict[str, datetime | None] = {"overall": None}
+    if result.months:
+        last_year = int(result.months[-1][:4])
+        scopes[f"since {last_year}-01"] = datetime(last_year, 1, 1)
+    for scope, since in scopes.items():
+        for model, metrics in result.metrics(since).items():
+            if not metrics.get("n"):
+                continue
+            for method, values in [("model", metrics["model"]), *metrics["baselines"].items()]:
+                rows.append({"scope": scope, "model": model, "method": method, "n": metrics["n"], **values})
+    for month in result.months:
+        start = datetime.strptime(month, "%Y-%m")
+        players = result.player_predictions.filter(pl.col("month") == month)
+        wins = result.win_predictions.filter(pl.col("month") == month) if not result.win_predictions.is_empty() else None
+        sub = BacktestResult(players, wins if wins is not None else pl.DataFrame(), [month])
+        for model, metrics in sub.metrics(start).items():
+            if metrics.get("n"):
+                rows.append({"scope": month, "model": model, "method": "model", "n": metrics["n"], **metrics["model"]})
+    return pl.DataFrame(rows, schema={"scope": pl.String, "model": pl.String, "method": pl.String, "n": pl.Int64,
+                                      "log_loss": pl.Float64, "brier": pl.Float64, "accuracy": pl.Float64,
+                                      "ece": pl.Float64, "mae": pl.Float64})
+
+
+def run_backtest(catalog: Catalog, first_month: datetime | None = None,
+                 progress: Callable[[str], None] = lambda _: None) -> BacktestResult:
+    players, teams = load_frames(catalog)
+    result = walk_forward(players, teams, first_month, progress)
+    if not result.player_predictions.is_empty():
+        write_iceberg(catalog, "gold.backtest_predictions", result.player_predictions.to_arrow())
+    if not result.win_predictions.is_empty():
+        write_iceberg(catalog, "gold.backtest_win_predictions", result.win_predictions.to_arrow())
+    write_iceberg(catalog, "gold.backtest_metrics", metrics_rows(result).to_arrow())
+    return result
+
+
+def train_and_register(settings: Settings, catalog: Catalog, result: BacktestResult
+                       ) -> tuple[str, list[GateDecision], dict]:
+    """Final models on all data (NB size and calibration from the backtest's out-of-fold predictions)."""
+    players, teams = load_frames(catalog)
+    end = players["game_start"].max()
+    from datetime import timedelta
+
+    bundle = fit_bundle(players, teams, end + timedelta(seconds=1), result.player_predictions)
+    snapshot = data_snapshot(catalog)
+    metrics = result.metrics()
+    version = new_version(bundle.train_end, snapshot)
+    window = {"first_game": str(players["game_start"].min()), "last_game": str(end),
+              "backtest_months": result.months}
+    save_bundle(settings, bundle, version, {"training_window": window, "data_snapshot": snapshot,
+                                            "backtest_metrics": metrics,
+                                            "nb_size": {s: bundle.stats[s].nb_size for s in STATS}})
+    decisions = register(catalog, version, metrics, bundle.train_end, bundle.rows, schema_hash(PLAYER_FEATURES),
+                         snapshot)
+    return version, decisions, metrics

@@ -1,0 +1,69 @@
+"""Versioned model bundles in BentoML's model store (under $OUTSCALED_HOME/bentoml by default)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from outscaled.config import Settings
+from outscaled.models.backtest import Bundle
+from outscaled.models.estimators import StatModel, WinModel
+from outscaled.models.features import PLAYER_FEATURES, STATS, TEAM_FEATURES, schema_hash
+
+MODEL_NAME = "outscaled-stat-lines"
+
+
+def model_store(settings: Settings):
+    """BentoML's model store for this home (passed explicitly, so one process can serve several homes)."""
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+    from bentoml._internal.models import ModelStore
+
+    path = settings.home / "bentoml" / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return ModelStore(str(path))
+
+
+def list_versions(settings: Settings) -> list[str]:
+    import bentoml
+
+    return sorted(m.tag.version for m in bentoml.models.list(MODEL_NAME, _model_store=model_store(settings)))
+
+
+def new_version(train_end: datetime, data_snapshot: dict[str, str]) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    return f"v{stamp}"
+
+
+def save_bundle(settings: Settings, bundle: Bundle, version: str, metadata: dict) -> str:
+    import bentoml
+
+    labels = {"project": "outscaled", "train_end": bundle.train_end.strftime("%Y-%m-%d")}
+    full_metadata = {**metadata, "train_end": bundle.train_end.isoformat(), "rows": bundle.rows,
+                     "player_feature_schema": schema_hash(PLAYER_FEATURES),
+                     "team_feature_schema": schema_hash(TEAM_FEATURES)}
+    with bentoml.models.create(f"{MODEL_NAME}:{version}", labels=labels, metadata=_jsonable(full_metadata),
+                               module="outscaled.models.store", _model_store=model_store(settings)) as model:
+        root = Path(model.path)
+        for stat, stat_model in bundle.stats.items():
+            for name, text in stat_model.to_files().items():
+                (root / f"{stat}.{name}").write_text(text)
+        for name, text in bundle.win.to_files().items():
+            (root / f"win.{name}").write_text(text)
+    return version
+
+
+def load_bundle(settings: Settings, version: str) -> Bundle:
+    import bentoml
+
+    model = bentoml.models.get(f"{MODEL_NAME}:{version}", _model_store=model_store(settings))
+    root = Path(model.path)
+    stats = {stat: StatModel.from_files({n: (root / f"{stat}.{n}").read_text() for n in ("booster.txt", "extra.json")})
+             for stat in STATS}
+    win = WinModel.from_files({n: (root / f"win.{n}").read_text() for n in ("booster.txt", "extra.json")})
+    return Bundle(stats, win, datetime.fromisoformat(model.info.metadata["train_end"]), int(model.info.metadata["rows"]))
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
