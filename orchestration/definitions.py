@@ -5,6 +5,7 @@ from dagster import Definitions, load_assets_from_modules
 import assets.bronze
 import assets.drift
 import assets.models
+import assets.online
 import assets.transforms
 from assets.checks import gx_checks
 from orchestration.jobs import ingest_bronze_job, retrain_job
@@ -12,7 +13,7 @@ from orchestration.resources import build_resources
 from orchestration.schedules import weekly_retrain_schedule
 from orchestration.sensors import feature_drift_sensor, new_bronze_data_sensor, watched_folder_sensor
 
-all_assets = load_assets_from_modules([assets.bronze, assets.transforms, assets.drift, assets.models])
+all_assets = load_assets_from_modules([assets.bronze, assets.transforms, assets.drift, assets.models, assets.online])
 all_asset_checks = gx_checks
 
 defs = Definitions(

@@ -7,5 +7,5 @@ ingest_bronze_job = define_asset_job(
     description="Land and ingest Oracle's Elixir files into the bronze Iceberg tables.")
 
 retrain_job = define_asset_job(
-    "retrain", selection=AssetSelection.groups("silver", "gold", "models"),
-    description="Rebuild silver and gold, backtest, train, and gate new model versions.")
+    "retrain", selection=AssetSelection.groups("silver", "gold", "models", "online"),
+    description="Rebuild silver and gold, backtest, train, gate new model versions, publish a feature snapshot.")

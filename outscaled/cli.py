@@ -50,13 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--since", required=True, help="score games dated on or after YYYY-MM-DD")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
+    serve = commands.add_parser("serve", help="start the BentoML prediction service on the local defaults")
+    serve.add_argument("--port", type=int, default=3001)
+
+    snapshots = commands.add_parser("snapshots", help="list or roll back the Redis feature snapshots")
+    snapshot_commands = snapshots.add_subparsers(dest="snapshots_command", required=True)
+    snapshot_commands.add_parser("list")
+    snapshot_commands.add_parser("rollback", help="switch back to the previous complete snapshot")
+
     ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this OUTSCALED_HOME")
     ui.add_argument("--port", type=int, default=3000)
 
     args = parser.parse_args(argv)
     try:
         handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
-                    "models": _models, "evaluate": _evaluate}
+                    "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots}
         return handlers[args.command](args)
     except Exception as error:  # every command ends with one clear message, not a traceback
         from outscaled.errors import describe
@@ -230,6 +238,29 @@ def _evaluate(args: argparse.Namespace) -> int:
                                                               for k in ("log_loss", "brier", "accuracy", "ece", "mae")])
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     return 0
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    from outscaled.online import snapshot
+    from outscaled.online.redis_server import connect
+
+    client = connect(load_settings())
+    if args.snapshots_command == "rollback":
+        console.print(f"now serving snapshot {snapshot.rollback(client)}")
+    table = Table(title="feature snapshots in Redis")
+    for column in ("snapshot_id", "current", "created_at", "players", "model_versions"):
+        table.add_column(column)
+    for item in snapshot.list_snapshots(client):
+        table.add_row(item["snapshot_id"], "yes" if item["current"] else "", item["created_at"], str(item["players"]),
+                      json.dumps(item["model_versions"]))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from outscaled.online.service_process import serve_forever
+
+    return serve_forever(load_settings(), args.port)
 
 
 def _ui(args: argparse.Namespace) -> int:

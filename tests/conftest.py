@@ -60,3 +60,33 @@ def slice_games(source: Path, target: Path, games: int | None = None, keep=lambd
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(header + "".join(kept), encoding="utf-8")
     return target
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory) -> Path:
+    """The bundled sample ingested and transformed once, shared by transform and model tests (read-only)."""
+    import os
+
+    from outscaled.ingest.pipeline import ingest_paths
+    from tests.transforms.helpers import dbt_build
+
+    home = tmp_path_factory.mktemp("built") / "home"
+    previous = os.environ.get("OUTSCALED_HOME")
+    os.environ["OUTSCALED_HOME"] = str(home)
+    try:
+        settings = load_settings()
+        ingest_paths(open_catalog(settings), settings.landing_dir, [SAMPLE_DATA], "transform-tests")
+    finally:
+        if previous is None:
+            os.environ.pop("OUTSCALED_HOME", None)
+        else:
+            os.environ["OUTSCALED_HOME"] = previous
+    result = dbt_build(home)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return home
+
+
+@pytest.fixture
+def built_catalog(built_home, monkeypatch):
+    monkeypatch.setenv("OUTSCALED_HOME", str(built_home))
+    return open_catalog(load_settings())

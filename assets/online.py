@@ -1,0 +1,24 @@
+"""Online: the as-of-now feature snapshot published to Redis for the champion models."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from orchestration.resources import LakehouseResource
+from outscaled.config import load_settings
+from outscaled.models.registry import champions, read_registry
+from outscaled.online.redis_server import connect
+from outscaled.online.snapshot import publish
+
+
+@asset(key=AssetKey(["online", "feature_snapshot"]), group_name="online", kinds={"redis"},
+       deps=[AssetKey(["models", "stat_line_models"]), AssetKey(["gold", "player_current_state"]),
+             AssetKey(["gold", "team_current_state"]), AssetKey(["gold", "team_conceded_current_state"]),
+             AssetKey(["gold", "position_baseline_current"])],
+       description="Every player's and team's as-of-now vector written to Redis under a new snapshot id; the "
+                   "pointer switches only once the snapshot is complete.")
+def feature_snapshot(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
+    catalog = lakehouse.catalog()
+    serving = champions(read_registry(catalog))
+    info = publish(connect(load_settings()), catalog, serving)
+    context.log.info(f"published snapshot {info.snapshot_id}: {info.players} players, {info.teams} teams")
+    return MaterializeResult(metadata={"snapshot_id": info.snapshot_id, "players": info.players,
+                                       "teams": info.teams, "model_versions": serving})

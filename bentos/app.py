@@ -1,0 +1,136 @@
+"""HTTP routes of the prediction service (Starlette, mounted on the BentoML service).
+
+Status codes: 422 for a bad field (the body names it), 404 for an unknown player or team (with the closest
+names), 503 while Redis is unreachable (recovers by itself), never 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from outscaled.online.predictor import NotFound, Predictor, Unavailable
+from outscaled.online.requests import RequestError, parse_batch, parse_single, parse_stat
+
+PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
+
+
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _handled(handler):
+    async def endpoint(request: Request) -> Response:
+        predictor: Predictor | None = getattr(request.app.state, "predictor", None)
+        if predictor is None:
+            return _error(503, "the service is still loading its models")
+        try:
+            return await handler(request, predictor)
+        except RequestError as error:
+            return _error(422, error.message, field=error.field)
+        except NotFound as error:
+            return _error(404, str(error), suggestions=error.suggestions)
+        except Unavailable as error:
+            return _error(503, str(error))
+    return endpoint
+
+
+async def _json(request: Request):
+    try:
+        return json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError("body", f"is not valid JSON ({error})") from error
+
+
+async def single(request: Request, predictor: Predictor) -> Response:
+    return JSONResponse(predictor.single(parse_single(await _json(request))))
+
+
+async def batch(request: Request, predictor: Predictor) -> Response:
+    answers = []
+    for item in parse_batch(await _json(request)):
+        try:
+            answers.append(predictor.single(item))
+        except NotFound as error:
+            answers.append({"error": str(error), "status": 404, "suggestions": error.suggestions})
+    return JSONResponse({"predictions": answers})
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise RequestError(name, "must be a whole number from 1 to 5")
+    return int(raw)
+
+
+async def curve(request: Request, predictor: Predictor) -> Response:
+    stat = parse_stat(request.query_params.get("stat"))
+    start = _int_param(request, "map_start", 1)
+    end = _int_param(request, "map_end", start)
+    if end < start:
+        raise RequestError("map_end", f"must be at least map_start ({start})")
+    return JSONResponse(predictor.curve(request.path_params["player_id"], stat, start, end))
+
+
+async def match(request: Request, predictor: Predictor) -> Response:
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise RequestError("body", "must be a JSON object")
+    for field in ("team_a", "team_b"):
+        if not isinstance(body.get(field), str) or not body[field].strip():
+            raise RequestError(field, "is required (a team name)")
+    best_of = body.get("best_of", 1)
+    if best_of not in (1, 3, 5):
+        raise RequestError("best_of", "must be 1, 3 or 5")
+    return JSONResponse(predictor.match(body["team_a"], body["team_b"], best_of))
+
+
+async def status(request: Request, predictor: Predictor) -> Response:
+    return JSONResponse({**predictor.status(), "models": request.app.state.model_info})
+
+
+async def players(request: Request, predictor: Predictor) -> Response:
+    return JSONResponse({"players": predictor.search_players(request.query_params.get("q", ""))})
+
+
+async def teams(request: Request, predictor: Predictor) -> Response:
+    return JSONResponse({"teams": predictor.teams()})
+
+
+async def tournaments(request: Request, predictor: Predictor) -> Response:
+    return JSONResponse({"tournaments": predictor.meta().get("tournaments", [])})
+
+
+async def ready(request: Request, predictor: Predictor) -> Response:
+    predictor.snapshot_id()  # raises Unavailable (503) without Redis or a snapshot
+    return JSONResponse({"ready": True})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"alive": True})
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse(PAGE)
+
+
+app = Starlette(routes=[
+    Route("/", page),
+    Route("/health", health),
+    Route("/ready", _handled(ready)),
+    Route("/predict/single", _handled(single), methods=["POST"]),
+    Route("/predict/batch", _handled(batch), methods=["POST"]),
+    Route("/predict/curve/{player_id:path}", _handled(curve)),
+    Route("/predict/match", _handled(match), methods=["POST"]),
+    Route("/models/status", _handled(status)),
+    Route("/players", _handled(players)),
+    Route("/teams", _handled(teams)),
+    Route("/tournaments", _handled(tournaments)),
+])

@@ -1,0 +1,40 @@
+"""`bentoml serve bentos.service:Outscaled`: the champion models over HTTP, features from Redis."""
+
+from __future__ import annotations
+
+import json
+
+import bentoml
+
+from bentos.app import app
+from outscaled.config import load_settings
+from outscaled.lakehouse.catalog import open_catalog
+from outscaled.models.registry import champions, read_registry
+from outscaled.models.store import load_bundle
+from outscaled.online.predictor import Models, Predictor
+from outscaled.online.redis_server import connect
+
+
+def load_models() -> tuple[Models, list[dict]]:
+    settings = load_settings()
+    registry = read_registry(open_catalog(settings))
+    serving = champions(registry)
+    if not serving:
+        raise RuntimeError("no champion models in gold.model_registry; train first (outscaled materialize)")
+    bundles = {version: load_bundle(settings, version) for version in set(serving.values())}
+    info = [{"model": r["model"], "version": r["version"], "status": r["status"],
+             "train_end": str(r["train_end"]), "metrics": json.loads(r["metrics"] or "{}").get("model", {}),
+             "reason": r["reason"]}
+            for r in registry.filter(registry["status"].is_in(["champion", "candidate"])).iter_rows(named=True)]
+    return Models(bundles, serving), info
+
+
+@bentoml.service(name="outscaled", traffic={"timeout": 30})
+@bentoml.mount_asgi_app(app, path="/")
+class Outscaled:
+    """Loads the champion model versions from BentoML's model store and reads features from Redis."""
+
+    def __init__(self) -> None:
+        models, info = load_models()
+        app.state.predictor = Predictor(connect(load_settings(), start=False), models)
+        app.state.model_info = info

@@ -1,0 +1,225 @@
+"""The prediction logic behind the HTTP service: one Redis round trip, the champion models, the maths.
+
+Kept free of any web framework so it is tested directly and served by BentoML unchanged.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import polars as pl
+import redis
+
+from outscaled.features.as_of_now import player_vector, team_vector
+from outscaled.models.backtest import Bundle
+from outscaled.models.distributions import (
+    map_range_distribution, probability_maps_played, series_win_probability,
+)
+from outscaled.models.features import PLAYER_FEATURES, player_matrix, team_matrix
+from outscaled.online.requests import SingleRequest
+from outscaled.online.snapshot import POINTER, key
+
+SHORT_HISTORY = 10
+POINTER_TTL_SECONDS = 1.0
+
+
+class NotFound(LookupError):
+    def __init__(self, message: str, suggestions: list[str]):
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class Unavailable(RuntimeError):
+    """Redis cannot be reached (HTTP 503); the service recovers by itself once it is back."""
+
+
+@dataclass
+class Models:
+    bundles: dict[str, Bundle]  # version -> bundle
+    serving: dict[str, str]  # model (kills, …, win) -> version
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower()
+
+
+class Predictor:
+    def __init__(self, client: redis.Redis, models: Models, clock=lambda: datetime.now(timezone.utc).replace(tzinfo=None)):
+        self.client = client
+        self.models = models
+        self.clock = clock
+        self._pointer: tuple[str, float] | None = None
+        self._meta: dict[str, Any] = {}
+        self._index: list[dict] = []
+        self._lock = threading.Lock()
+
+    # --- snapshot access ---------------------------------------------------------------------------
+    def snapshot_id(self) -> str:
+        cached = self._pointer
+        if cached and time.monotonic() - cached[1] < POINTER_TTL_SECONDS:
+            return cached[0]
+        try:
+            raw = self.client.get(POINTER)
+        except (redis.RedisError, OSError) as error:
+            raise Unavailable(f"the feature store (Redis) is unreachable: {error}") from error
+        if raw is None:
+            raise Unavailable("no feature snapshot has been published yet (run `outscaled materialize`)")
+        snapshot_id = raw.decode()
+        with self._lock:
+            if not self._meta or self._meta.get("snapshot_id") != snapshot_id:
+                meta, index = self._read([key(snapshot_id, "meta"), key(snapshot_id, "players")])
+                self._meta, self._index = meta or {}, index or []
+            self._pointer = (snapshot_id, time.monotonic())
+        return snapshot_id
+
+    def _read(self, keys: list[str]) -> list[Any]:
+        try:
+            values = self.client.mget(keys)
+        except (redis.RedisError, OSError) as error:
+            self._pointer = None
+            raise Unavailable(f"the feature store (Redis) is unreachable: {error}") from error
+        return [json.loads(v) if v is not None else None for v in values]
+
+    def meta(self) -> dict[str, Any]:
+        self.snapshot_id()
+        return self._meta
+
+    def search_players(self, query: str = "", limit: int = 20) -> list[dict]:
+        self.snapshot_id()
+        q = _normalise(query)
+        hits = [p for p in self._index if not q or q in (p["name"] or "").lower() or q in p["key"]]
+        return sorted(hits, key=lambda p: (-(p["games"] or 0), p["key"]))[:limit]
+
+    def teams(self) -> list[dict]:
+        snapshot = self.snapshot_id()
+        return self._read([key(snapshot, "teams")])[0] or []
+
+    def _closest(self, name: str) -> list[str]:
+        names = {p["name"] or p["key"] for p in self._index}
+        return difflib.get_close_matches(name, list(names), n=5, cutoff=0.5)
+
+    # --- predictions ---------------------------------------------------------------------------------
+    def player_payloads(self, player: str, opponent: str | None) -> tuple[str, dict, dict | None, dict | None, dict | None]:
+        snapshot = self.snapshot_id()
+        player_key = _normalise(player)
+        payload = self._read([key(snapshot, "p", player_key)])[0]
+        if payload is None:
+            raise NotFound(f"unknown player '{player}'", self._closest(player))
+        team_key = payload.get("team_key")
+        opponent_key = _normalise(opponent) if opponent else None
+        team, opp, baselines = self._read([key(snapshot, "t", team_key or "-"),
+                                           key(snapshot, "t", opponent_key or "-"),
+                                           key(snapshot, "b", payload.get("league") or "-")])
+        if opponent_key and opp is None:
+            names = [t["name"] for t in self.teams()]
+            raise NotFound(f"unknown opponent team '{opponent}'", difflib.get_close_matches(opponent, names, n=5))
+        baseline = (baselines or {}).get(payload.get("position") or "")
+        return snapshot, payload, team, opp, baseline
+
+    def _map_p_win(self, team: dict | None, opponent: dict | None, best_of: int) -> float:
+        if not team or not opponent:
+            return 0.5
+        bundle = self.models.bundles[self.models.serving["win"]]
+        row = team_vector(team, opponent, self.clock(), 1, best_of, 0, self._meta.get("patch_first_seen"))
+        return float(bundle.win.predict(team_matrix(pl.DataFrame([row])))[0])
+
+    def vectors(self, request: SingleRequest, payloads) -> pl.DataFrame:
+        _, player, team, opponent, baseline = payloads
+        best_of = 1 if request.map_end == 1 else (3 if request.map_end <= 3 else 5)
+        rows = [player_vector(player, team, opponent, baseline, self.clock(), k, best_of, 0,
+                              self._meta.get("patch_first_seen"))
+                for k in range(request.map_start, request.map_end + 1)]
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def single(self, request: SingleRequest) -> dict[str, Any]:
+        payloads = self.player_payloads(request.player, request.opponent)
+        snapshot, player, team, opponent, _ = payloads
+        vectors = self.vectors(request, payloads)
+        version = self.models.serving[request.stat]
+        model = self.models.bundles[version].stats[request.stat]
+        matrix = player_matrix(vectors)
+        means = model.predict_mean(matrix)
+        line = map_range_distribution([float(m) for m in means], model.nb_size, request.line)
+        p_over = float(model.calibrate(np.array([line.p_over]))[0])
+        best_of = int(vectors["best_of"][0])
+        p_all = probability_maps_played(self._map_p_win(team, opponent, best_of), best_of, request.map_end)
+        games = int(player.get("games_played") or 0)
+        return {
+            "player": player.get("player_name"), "team": player.get("team_name"), "stat": request.stat,
+            "line": request.line, "maps": [request.map_start, request.map_end],
+            "expected": round(line.expected, 3), "p_over": round(p_over, 4), "p_under": round(1 - p_over, 4),
+            "pick": "over" if p_over > 0.5 else "under", "confidence": round(max(p_over, 1 - p_over), 4),
+            "interval": list(line.interval_80), "p_all_maps_played": round(p_all, 4),
+            "model_version": version, "snapshot_id": snapshot, "sample_size": games,
+            "reasoning": self._reasoning(model, matrix[:1], request.stat, games, opponent is not None, request),
+        }
+
+    def curve(self, player: str, stat: str, map_start: int, map_end: int) -> dict[str, Any]:
+        request = SingleRequest(player, stat, 0.5, map_start, map_end)
+        payloads = self.player_payloads(player, None)
+        model = self.models.bundles[self.models.serving[stat]].stats[stat]
+        means = model.predict_mean(player_matrix(self.vectors(request, payloads)))
+        base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
+        top = max(int(base.interval_80[1] * 1.6) + 2, 6)
+        step = max(1, top // 60)
+        lines = [k + 0.5 for k in range(0, top, step)]
+        raw = np.array([base.p_over_line(x) for x in lines])
+        calibrated = np.minimum.accumulate(model.calibrate(raw))  # keep the curve monotone after calibration
+        return {"player": payloads[1].get("player_name"), "stat": stat, "maps": [map_start, map_end],
+                "expected": round(base.expected, 3), "snapshot_id": payloads[0],
+                "model_version": self.models.serving[stat],
+                "curve": [{"line": x, "p_over": round(float(p), 4)} for x, p in zip(lines, calibrated)]}
+
+    def match(self, team_a: str, team_b: str, best_of: int) -> dict[str, Any]:
+        snapshot = self.snapshot_id()
+        a, b = self._read([key(snapshot, "t", _normalise(team_a)), key(snapshot, "t", _normalise(team_b))])
+        names = [t["name"] for t in self.teams()]
+        for given, payload in ((team_a, a), (team_b, b)):
+            if payload is None:
+                raise NotFound(f"unknown team '{given}'", difflib.get_close_matches(given, names, n=5))
+        p_a = self._map_p_win(a, b, best_of)
+        p_b = 1 - self._map_p_win(b, a, best_of)
+        p_map = (p_a + p_b) / 2  # symmetric: the model sees each pairing from both sides
+        return {"team_a": a.get("team_name"), "team_b": b.get("team_name"), "best_of": best_of,
+                "p_team_a_map": round(p_map, 4), "p_team_b_map": round(1 - p_map, 4),
+                "p_team_a_series": round(series_win_probability(p_map, best_of), 4),
+                "p_team_b_series": round(1 - series_win_probability(p_map, best_of), 4),
+                "elo": {"team_a": a.get("elo"), "team_b": b.get("elo")},
+                "model_version": self.models.serving["win"], "snapshot_id": snapshot}
+
+    def _reasoning(self, model, matrix: np.ndarray, stat: str, games: int, has_opponent: bool,
+                   request: SingleRequest) -> list[str]:
+        contributions = model.contributions(matrix)[0][:-1]
+        order = np.argsort(-np.abs(contributions))[:3]
+        lines = []
+        for index in order:
+            name, value, effect = PLAYER_FEATURES[index], matrix[0][index], contributions[index]
+            if name.startswith("is_"):
+                subject = f"{'playing' if value == 1 else 'not playing'} {name[3:]}"
+            else:
+                subject = f"{name.replace('_', ' ')} = {'unknown' if np.isnan(value) else f'{value:.2f}'}"
+            lines.append(f"{subject} {'raises' if effect > 0 else 'lowers'} expected {stat} by "
+                         f"{abs(np.expm1(effect)) * 100:.0f}%")
+        if games < SHORT_HISTORY:
+            lines.append(f"short history: {games} game(s) on record, so the league/position baseline weighs heavily")
+        if not has_opponent:
+            lines.append("no opponent given: opponent strength is unknown to the model")
+        if request.champion:
+            lines.append("champion is not used by this model version (pre-draft model)")
+        return lines
+
+    def status(self) -> dict[str, Any]:
+        try:
+            meta = self.meta()
+            redis_ok = True
+        except Unavailable:
+            meta, redis_ok = {}, False
+        return {"serving": self.models.serving, "snapshot_id": meta.get("snapshot_id"),
+                "snapshot_created_at": meta.get("created_at"), "redis": "ok" if redis_ok else "unreachable"}

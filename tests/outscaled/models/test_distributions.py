@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from outscaled.models.distributions import (
+    fit_nb_size, map_range_distribution, probability_maps_played, series_win_probability,
+)
+
+
+def test_map_range_sum_of_poissons_is_poisson_of_the_sum():
+    line = map_range_distribution([2.5, 3.5], float("inf"), 5.5)
+    assert line.expected == pytest.approx(6.0, abs=1e-6)
+    assert line.p_under == pytest.approx(stats.poisson.cdf(5, 6.0), abs=1e-9)
+    assert line.p_over + line.p_under == pytest.approx(1.0)
+
+
+def test_map_range_sum_of_negative_binomials_matches_simulation():
+    rng = np.random.default_rng(3)
+    means, size = [3.0, 4.0, 2.0], 6.0
+    draws = sum(rng.negative_binomial(size, size / (size + m), 200_000) for m in means)
+    line = map_range_distribution(means, size, 9.5)
+    assert line.p_over == pytest.approx((draws > 9.5).mean(), abs=0.005)
+    low, high = line.interval_80
+    assert ((draws >= low) & (draws <= high)).mean() >= 0.8
+
+
+def test_p_over_curve_is_monotone_in_the_line():
+    base = map_range_distribution([4.2, 4.0], 8.0, 0.5)
+    curve = [base.p_over_line(k + 0.5) for k in range(0, 25)]
+    assert all(a >= b for a, b in zip(curve, curve[1:]))
+    assert curve[0] > 0.99 and curve[-1] < 0.01
+
+
+@pytest.mark.parametrize("line", [4.0, -0.5, 3.25])
+def test_lines_must_be_half_points(line):
+    with pytest.raises(ValueError, match="half-point"):
+        map_range_distribution([3.0], 5.0, line)
+
+
+def test_series_maths():
+    assert series_win_probability(0.6, 3) == pytest.approx(0.648)
+    assert series_win_probability(0.5, 5) == pytest.approx(0.5)
+    assert probability_maps_played(0.5, 3, 2) == 1.0
+    assert probability_maps_played(0.5, 3, 3) == pytest.approx(0.5)
+    assert probability_maps_played(0.5, 5, 5) == pytest.approx(0.375)
+    assert probability_maps_played(0.5, 1, 2) == 0.0
+
+
+def test_nb_size_recovers_the_dispersion():
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(1, 6, 20_000)
+    y = rng.negative_binomial(4.0, 4.0 / (4.0 + mu))
+    assert fit_nb_size(y, mu) == pytest.approx(4.0, rel=0.2)
+    assert fit_nb_size(rng.poisson(mu), mu) > 100  # Poisson data: no overdispersion found

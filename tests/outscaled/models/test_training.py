@@ -1,0 +1,64 @@
+"""Training and backtesting on real gold features: determinism, walk-forward discipline, evaluate."""
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from outscaled.config import load_settings
+from outscaled.models.backtest import fit_bundle, walk_forward
+from outscaled.models.features import player_matrix
+from outscaled.models.pipeline import load_frames
+
+CUT = datetime(2025, 9, 1)
+
+
+@pytest.fixture(scope="module")
+def frames(built_home):
+    import os
+
+    from outscaled.lakehouse.catalog import open_catalog
+
+    os.environ["OUTSCALED_HOME"] = str(built_home)
+    try:
+        return load_frames(open_catalog(load_settings()))
+    finally:
+        os.environ.pop("OUTSCALED_HOME", None)
+
+
+def test_training_is_deterministic(frames):
+    players, teams = frames
+    first = fit_bundle(players, teams, CUT)
+    second = fit_bundle(players, teams, CUT)
+    sample = player_matrix(players.filter(pl.col("series_start") >= CUT).head(500))
+    for stat in first.stats:
+        assert np.array_equal(first.stats[stat].predict_mean(sample), second.stats[stat].predict_mean(sample))
+        assert first.stats[stat].nb_size == second.stats[stat].nb_size
+    assert first.stats["kills"].booster.model_to_string() == second.stats["kills"].booster.model_to_string()
+
+
+def test_walk_forward_trains_only_on_games_before_each_month(frames):
+    players, teams = frames
+    result = walk_forward(players, teams, first_month=CUT)
+    assert result.months and result.months[0] == "2025-09"
+    predictions = result.player_predictions
+    for month in result.months:
+        start = datetime.strptime(month, "%Y-%m")
+        assert (predictions.filter(pl.col("month") == month)["series_start"] >= start).all()
+    assert fit_bundle(players, teams, CUT).rows == players.filter(pl.col("game_start") < CUT).height
+    metrics = result.metrics()
+    assert metrics["kills"]["n"] > 500
+    assert set(metrics["kills"]["baselines"]) == {"rolling_poisson", "mvp_normal"}
+    assert metrics["win"]["n"] > 50 and set(metrics["win"]["baselines"]) == {"elo"}
+    # calibrated probabilities stay probabilities, and the curve is monotone in the line
+    assert predictions["p_over"].is_between(0, 1).all()
+
+
+def test_reference_lines_come_from_earlier_series_only(frames):
+    players, _ = frames
+    first_games = players.sort("game_start").group_by("player_key").first()
+    assert (first_games["history_kills"] == 0).all()
+    later = players.filter(pl.col("history_kills") > 0)
+    assert (later["line_kills"] * 2 % 2 == 1).all()
