@@ -90,3 +90,51 @@ def built_home(tmp_path_factory) -> Path:
 def built_catalog(built_home, monkeypatch):
     monkeypatch.setenv("OUTSCALED_HOME", str(built_home))
     return open_catalog(load_settings())
+
+
+@pytest.fixture(scope="session")
+def served_home(built_home) -> Path:
+    """built_home plus a champion model (short walk-forward) and a published Redis snapshot.
+
+    Redis is the embedded server under the home, or the server at OUTSCALED_TEST_REDIS_URL (CI runs
+    Debian's redis-server and sets it)."""
+    import os
+    from datetime import datetime
+
+    from outscaled.models.pipeline import run_backtest, train_and_register
+    from outscaled.models.registry import champions, read_registry
+    from outscaled.online.redis_server import connect
+    from outscaled.online.snapshot import publish
+
+    previous = {k: os.environ.get(k) for k in ("OUTSCALED_HOME", "REDIS_URL")}
+    os.environ["OUTSCALED_HOME"] = str(built_home)
+    if os.environ.get("OUTSCALED_TEST_REDIS_URL"):
+        os.environ["REDIS_URL"] = os.environ["OUTSCALED_TEST_REDIS_URL"]
+    try:
+        settings = load_settings()
+        catalog = open_catalog(settings)
+        if not champions(read_registry(catalog)):
+            result = run_backtest(catalog, first_month=datetime(2025, 10, 1))
+            train_and_register(settings, catalog, result)
+        client = connect(settings)
+        client.flushdb()
+        publish(client, catalog, champions(read_registry(catalog)))
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return built_home
+
+
+@pytest.fixture
+def served_settings(served_home, monkeypatch):
+    import os
+
+    monkeypatch.setenv("OUTSCALED_HOME", str(served_home))
+    if os.environ.get("OUTSCALED_TEST_REDIS_URL"):
+        monkeypatch.setenv("REDIS_URL", os.environ["OUTSCALED_TEST_REDIS_URL"])
+    else:
+        monkeypatch.delenv("REDIS_URL", raising=False)
+    return load_settings()

@@ -124,7 +124,7 @@ class Predictor:
         return snapshot, payload, team, opp, baseline
 
     def _map_p_win(self, team: dict | None, opponent: dict | None, best_of: int) -> float:
-        if not team or not opponent:
+        if not team or not opponent or "win" not in self.models.serving:
             return 0.5
         bundle = self.models.bundles[self.models.serving["win"]]
         row = team_vector(team, opponent, self.clock(), 1, best_of, 0, self._meta.get("patch_first_seen"))
@@ -138,7 +138,13 @@ class Predictor:
                 for k in range(request.map_start, request.map_end + 1)]
         return pl.DataFrame(rows, infer_schema_length=None)
 
+    def _serving(self, model: str) -> str:
+        if model not in self.models.serving:
+            raise Unavailable(f"no champion model for {model} yet (see GET /models/status)")
+        return self.models.serving[model]
+
     def single(self, request: SingleRequest) -> dict[str, Any]:
+        self._serving(request.stat)
         payloads = self.player_payloads(request.player, request.opponent)
         snapshot, player, team, opponent, _ = payloads
         vectors = self.vectors(request, payloads)
@@ -163,6 +169,7 @@ class Predictor:
 
     def curve(self, player: str, stat: str, map_start: int, map_end: int) -> dict[str, Any]:
         request = SingleRequest(player, stat, 0.5, map_start, map_end)
+        self._serving(stat)
         payloads = self.player_payloads(player, None)
         model = self.models.bundles[self.models.serving[stat]].stats[stat]
         means = model.predict_mean(player_matrix(self.vectors(request, payloads)))
@@ -178,6 +185,7 @@ class Predictor:
                 "curve": [{"line": x, "p_over": round(float(p), 4)} for x, p in zip(lines, calibrated)]}
 
     def match(self, team_a: str, team_b: str, best_of: int) -> dict[str, Any]:
+        self._serving("win")
         snapshot = self.snapshot_id()
         a, b = self._read([key(snapshot, "t", _normalise(team_a)), key(snapshot, "t", _normalise(team_b))])
         names = [t["name"] for t in self.teams()]
