@@ -50,13 +50,20 @@ def start_embedded(settings: Settings, timeout: float = 10.0) -> str:
 
 
 def stop_embedded(settings: Settings) -> None:
+    """Stop the embedded server and wait until it has exited (it removes its socket on the way out)."""
     pid_file = _embedded_dir(settings) / "redis.pid"
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
-        pid_file.unlink(missing_ok=True)
+    if not pid_file.exists():
+        return
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
+            time.sleep(0.05)
+    except (ProcessLookupError, ValueError):
+        pass
+    pid_file.unlink(missing_ok=True)
 
 
 def connect(settings: Settings, start: bool = True) -> redis.Redis:

@@ -1,0 +1,36 @@
+"""The prediction page in headless Chromium (Debian's chromium): ask, get the API's numbers and the curve."""
+
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.bentos.test_service_http import call, service, star  # noqa: F401  (shared service fixture)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "out"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_page_shows_the_api_prediction_and_curve(service, star, tmp_path):  # noqa: F811
+    base_url, _ = service
+    status, expected = call(base_url, "/predict/single", {"player": star, "stat": "kills", "line": 3.5,
+                                                          "map_start": 1, "map_end": 2})
+    assert status == 200
+    url = f"{base_url}/?" + urllib.parse.urlencode({"player": star, "stat": "kills", "line": "3.5",
+                                                    "map_start": "1", "map_end": "2"})
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert f"{expected['pick'].upper()} 3.5 kills" in dom
+    assert f"{expected['p_over'] * 100:.1f}%" in dom
+    assert "<path d=\"M" in dom  # the curve was drawn from /predict/curve
+    assert "Data from Oracle's Elixir" in dom
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run([CHROMIUM, *flags, "--window-size=900,900", f"--screenshot={SCREENSHOT_DIR / 'page.png'}",
+                    url], capture_output=True, timeout=120)
+    assert (SCREENSHOT_DIR / "page.png").stat().st_size > 10_000
