@@ -35,6 +35,12 @@ def validate(frame: pd.DataFrame, suite: Suite) -> ValidationSummary:
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
+    try:  # GX prints a progress bar per validation otherwise, flooding the run logs
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except (ImportError, AttributeError):
+        pass
     source = context.data_sources.add_pandas(f"outscaled_{suite.name}")
     asset = source.add_dataframe_asset(name=suite.name)
     batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(

@@ -139,9 +139,13 @@ def _print_materializations(result, seconds: float) -> None:
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         key = materialization.asset_key.path
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        if key[0] in ("models", "online"):
+            note = meta.get("version") or meta.get("snapshot_id") or (f"{meta['months']} months" if "months" in meta else "")
+            table.add_row("/".join(key), "", str(note), "")
+            continue
         if key[0] not in ("bronze", "silver", "gold"):
             continue  # engine-only dbt models (staging, intermediate) are not lakehouse tables
-        meta = {k: v.value for k, v in materialization.metadata.items()}
         total = meta.get("total_rows")
         if total is None:
             from outscaled.lakehouse.catalog import open_catalog

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import socket
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,5 +70,54 @@ def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Cal
     sql(argparse.Namespace(query=BACKTEST_SQL, format="table"))
     console.rule("[bold]7. model registry (outscaled models list)")
     sql(argparse.Namespace(query=REGISTRY_SQL, format="table"))
-    console.print("Data from Oracle's Elixir. Next: `outscaled sql \"select count(*) from bronze.player_games\"`")
+    console.rule("[bold]8. serve: BentoML service on the published Redis snapshot, real predictions over HTTP")
+    show_predictions()
+    console.print("Data from Oracle's Elixir. Next: `outscaled serve` and open http://127.0.0.1:3001/")
     return 0
+
+
+def _post(base_url: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(base_url + path, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def show_predictions() -> None:
+    """Start the service (and the embedded Redis), ask it real questions, print the answers, stop both."""
+    from outscaled.config import load_settings
+    from outscaled.online.redis_server import stop_embedded
+    from outscaled.online.service_process import running_service
+
+    settings = load_settings()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        with running_service(settings, port, settings.home / "service.log") as base_url:
+            console.print(f"service up at {base_url} (log: {settings.home / 'service.log'})")
+            players = _post(base_url, "/players?q=")["players"][:3]
+            teams = sorted(_post(base_url, "/teams")["teams"], key=lambda t: -(t["elo"] or 0))[:2]
+            for player in players:
+                answer = _post(base_url, "/predict/single", {"player": player["name"], "stat": "kills", "line": 4.5,
+                                                             "map_start": 1, "map_end": 2})
+                console.print(f"[bold]{answer['player']}[/] ({answer['team']}) kills maps 1-2, line 4.5: "
+                              f"[bold]{answer['pick'].upper()}[/] p_over={answer['p_over']:.3f} "
+                              f"expected={answer['expected']:.2f} 80%={answer['interval']} "
+                              f"games={answer['sample_size']}")
+                for reason in answer["reasoning"][:2]:
+                    console.print(f"    - {reason}")
+            curve = _post(base_url, f"/predict/curve/{urllib.parse.quote(players[0]['name'])}?stat=assists&map_start=1&map_end=3")
+            console.print(f"assists curve for {curve['player']} (maps 1-3): " + ", ".join(
+                f"{p['line']}: {p['p_over']:.2f}" for p in curve["curve"][4:24:4]))
+            if len(teams) == 2:
+                match = _post(base_url, "/predict/match", {"team_a": teams[0]["name"], "team_b": teams[1]["name"],
+                                                           "best_of": 5})
+                console.print(f"{match['team_a']} vs {match['team_b']} (best of 5): map {match['p_team_a_map']:.3f}, "
+                              f"series {match['p_team_a_series']:.3f}")
+            status = _post(base_url, "/models/status")
+            console.print(f"serving {status['serving']} from snapshot {status['snapshot_id']} (redis {status['redis']})")
+    finally:
+        if not settings.redis_url:
+            stop_embedded(settings)
+    console.print("service and embedded Redis stopped")
