@@ -34,9 +34,11 @@ def backtest(context: AssetExecutionContext, config: BacktestConfig, lakehouse: 
         "months": len(result.months),
         "predictions": result.player_predictions.height,
         "metrics_overall": MetadataValue.md(_table(overall)),
-        "calibration_kills": MetadataValue.md(calibration_curve(result.player_predictions, "kills")),
-        "calibration_assists": MetadataValue.md(calibration_curve(result.player_predictions, "assists")),
-        "log_loss_by_month": MetadataValue.md(metric_by_month(metrics)),
+        **({"calibration_kills": MetadataValue.md(calibration_curve(result.player_predictions, "kills")),
+            "calibration_assists": MetadataValue.md(calibration_curve(result.player_predictions, "assists")),
+            "log_loss_by_month": MetadataValue.md(metric_by_month(metrics))}
+           if not result.player_predictions.is_empty() else
+           {"note": "not enough history for a walk-forward month (needs 2,000 earlier player rows)"}),
     })
 
 
@@ -46,8 +48,9 @@ def backtest(context: AssetExecutionContext, config: BacktestConfig, lakehouse: 
                    "the promotion gate decides champion or candidate per model.")
 def stat_line_models(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
     catalog = lakehouse.catalog()
-    predictions = pl.from_arrow(catalog.load_table("gold.backtest_predictions").scan().to_arrow())
-    months = predictions["month"].unique().sort().to_list()
+    predictions = (pl.from_arrow(catalog.load_table("gold.backtest_predictions").scan().to_arrow())
+                   if catalog.table_exists("gold.backtest_predictions") else pl.DataFrame())
+    months = predictions["month"].unique().sort().to_list() if not predictions.is_empty() else []
     win = catalog.load_table("gold.backtest_win_predictions").scan().to_arrow() \
         if catalog.table_exists("gold.backtest_win_predictions") else None
     result = BacktestResult(predictions, pl.from_arrow(win) if win is not None else pl.DataFrame(), months)

@@ -44,9 +44,12 @@ class BacktestResult:
         players = self.player_predictions
         wins = self.win_predictions
         if since is not None:
-            players = players.filter(pl.col("series_start") >= since)
-            wins = wins.filter(pl.col("series_start") >= since)
-        result = {stat: stat_metrics(players.filter(pl.col("stat") == stat)) for stat in STATS}
+            players = players.filter(pl.col("series_start") >= since) if not players.is_empty() else players
+            wins = wins.filter(pl.col("series_start") >= since) if not wins.is_empty() else wins
+        if players.is_empty():
+            result = {stat: {"n": 0} for stat in STATS}
+        else:
+            result = {stat: stat_metrics(players.filter(pl.col("stat") == stat)) for stat in STATS}
         result["win"] = win_metrics(wins)
         return result
 

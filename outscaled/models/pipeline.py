@@ -77,11 +77,12 @@ def train_and_register(settings: Settings, catalog: Catalog, result: BacktestRes
     end = players["game_start"].max()
     from datetime import timedelta
 
-    bundle = fit_bundle(players, teams, end + timedelta(seconds=1), result.player_predictions)
+    oof = result.player_predictions if not result.player_predictions.is_empty() else None
+    bundle = fit_bundle(players, teams, end + timedelta(seconds=1), oof)
     snapshot = data_snapshot(catalog)
     metrics = result.metrics()
     version = new_version(bundle.train_end, snapshot)
-    window = {"first_game": str(players["game_start"].min()), "last_game": str(end),
+    window = {"first_game": str(players["game_start"].min()), "last_game": str(end),  # noqa: E501
               "backtest_months": result.months}
     save_bundle(settings, bundle, version, {"training_window": window, "data_snapshot": snapshot,
                                             "backtest_metrics": metrics,

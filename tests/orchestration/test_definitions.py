@@ -9,7 +9,8 @@ from tests.conftest import SAMPLE_DATA
 EXPECTED_ASSETS = {
     "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files",
     "silver/series", "gold/player_features", "gold/team_features", "gold/player_current_state",
-    "gold/team_current_state", "gold/feature_drift",
+    "gold/team_current_state", "gold/feature_drift", "gold/team_conceded_current_state",
+    "gold/position_baseline_current", "models/backtest", "models/stat_line_models", "online/feature_snapshot",
 }
 EXPECTED_GX_CHECKS = {"gx_bronze_player_games", "gx_bronze_team_games", "gx_silver_series",
                       "gx_gold_player_features", "gx_gold_team_features"}
@@ -22,7 +23,7 @@ def test_definitions_load_with_expected_graph(home):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     lakehouse = {k for k in keys if not k.startswith("transforms/")}
     assert lakehouse == EXPECTED_ASSETS
-    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"bronze", "silver", "gold"}
+    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"bronze", "silver", "gold", "models", "online"}
     # the data flow: gold features depend (through the dbt graph) on the bronze tables
     upstream = graph.get(AssetKey(["gold", "player_features"])).parent_keys
     assert AssetKey(["transforms", "int_player_games"]) in upstream
@@ -31,7 +32,10 @@ def test_definitions_load_with_expected_graph(home):
     assert EXPECTED_GX_CHECKS <= checks
     assert any(name.startswith("unique_combination_of_columns_player_features") for name in checks)
     assert defs.resolve_job_def("ingest_bronze") is not None
-    assert defs.resolve_sensor_def("watched_folder_sensor") is not None
+    for sensor in ("watched_folder_sensor", "new_bronze_data_sensor", "feature_drift_sensor"):
+        assert defs.resolve_sensor_def(sensor) is not None
+    assert defs.resolve_schedule_def("weekly_retrain") is not None
+    assert AssetKey(["models", "stat_line_models"]) in graph.get(AssetKey(["online", "feature_snapshot"])).parent_keys
 
 
 def test_sensor_requests_one_run_per_new_file(home, settings):
