@@ -55,10 +55,13 @@ async def open_loop(base_url: str, bodies: list[dict], rate: int, seconds: float
             delay = planned - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            response = await client.post("/predict/single", json=bodies[i % len(bodies)])
+            try:
+                response = await client.post("/predict/single", json=bodies[i % len(bodies)])
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
             latencies.append(time.perf_counter() - planned)
-            if response.status_code != 200:
-                errors += 1
+            errors += not ok
 
         await asyncio.gather(*(one(i) for i in range(total)))
         elapsed = time.perf_counter() - start

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-import polars as pl
 import redis
 
 from outscaled.features.as_of_now import player_vector, team_vector
@@ -22,7 +21,7 @@ from outscaled.models.backtest import Bundle
 from outscaled.models.distributions import (
     map_range_distribution, probability_maps_played, series_win_probability,
 )
-from outscaled.models.features import PLAYER_FEATURES, player_matrix, team_matrix
+from outscaled.models.features import PLAYER_FEATURES, player_matrix_from_rows, team_matrix_from_rows
 from outscaled.online.requests import SingleRequest
 from outscaled.online.snapshot import POINTER, key
 
@@ -128,15 +127,14 @@ class Predictor:
             return 0.5
         bundle = self.models.bundles[self.models.serving["win"]]
         row = team_vector(team, opponent, self.clock(), 1, best_of, 0, self._meta.get("patch_first_seen"))
-        return float(bundle.win.predict(team_matrix(pl.DataFrame([row])))[0])
+        return float(bundle.win.predict(team_matrix_from_rows([row]))[0])
 
-    def vectors(self, request: SingleRequest, payloads) -> pl.DataFrame:
+    def vectors(self, request: SingleRequest, payloads) -> list[dict[str, Any]]:
         _, player, team, opponent, baseline = payloads
         best_of = 1 if request.map_end == 1 else (3 if request.map_end <= 3 else 5)
-        rows = [player_vector(player, team, opponent, baseline, self.clock(), k, best_of, 0,
+        return [player_vector(player, team, opponent, baseline, self.clock(), k, best_of, 0,
                               self._meta.get("patch_first_seen"))
                 for k in range(request.map_start, request.map_end + 1)]
-        return pl.DataFrame(rows, infer_schema_length=None)
 
     def _serving(self, model: str) -> str:
         if model not in self.models.serving:
@@ -150,11 +148,11 @@ class Predictor:
         vectors = self.vectors(request, payloads)
         version = self.models.serving[request.stat]
         model = self.models.bundles[version].stats[request.stat]
-        matrix = player_matrix(vectors)
+        matrix = player_matrix_from_rows(vectors)
         means = model.predict_mean(matrix)
         line = map_range_distribution([float(m) for m in means], model.nb_size, request.line)
         p_over = float(model.calibrate(np.array([line.p_over]))[0])
-        best_of = int(vectors["best_of"][0])
+        best_of = int(vectors[0]["best_of"])
         p_all = probability_maps_played(self._map_p_win(team, opponent, best_of), best_of, request.map_end)
         games = int(player.get("games_played") or 0)
         return {
@@ -172,7 +170,7 @@ class Predictor:
         self._serving(stat)
         payloads = self.player_payloads(player, None)
         model = self.models.bundles[self.models.serving[stat]].stats[stat]
-        means = model.predict_mean(player_matrix(self.vectors(request, payloads)))
+        means = model.predict_mean(player_matrix_from_rows(self.vectors(request, payloads)))
         base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
         top = max(int(base.interval_80[1] * 1.6) + 2, 6)
         step = max(1, top // 60)

@@ -51,7 +51,7 @@ def test_redis_vector_equals_the_feature_code(predictor, served_settings):
     opponent = read_table(catalog.load_table("gold.team_current_state")).filter(
         pl.col("team_key") != busiest["team_key"]).sort("team_key")["team_key"][0]
     request = SingleRequest(busiest["player_name"], "kills", 4.5, 1, 2, opponent=opponent)
-    online = service.vectors(request, service.player_payloads(request.player, request.opponent)).to_dicts()
+    online = service.vectors(request, service.player_payloads(request.player, request.opponent))
     for map_number, row in zip((1, 2), online):
         offline = _offline_vector(catalog, busiest["player_key"], opponent, map_number, 3)
         for column in PLAYER_NUMERIC:
@@ -68,7 +68,7 @@ def test_prediction_equals_the_model_called_directly(predictor):
     answer = service.single(request)
     model = service.models.bundles[answer["model_version"]].stats["assists"]
     vectors = service.vectors(request, service.player_payloads(name, None))
-    means = model.predict_mean(player_matrix(vectors))
+    means = model.predict_mean(player_matrix(pl.DataFrame(vectors, infer_schema_length=None)))
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 6.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
     assert answer["p_over"] == pytest.approx(float(model.calibrate(np.array([direct.p_over]))[0]), abs=1e-4)
@@ -94,3 +94,11 @@ def test_every_player_who_played_gets_an_answer(predictor, served_settings):
     assert answer["sample_size"] == newcomer["games_played"]
     if newcomer["games_played"] < 10:
         assert any("short history" in line for line in answer["reasoning"])
+
+
+def test_online_matrix_equals_the_offline_matrix(served_settings):
+    """The request path builds the model matrix from dicts; it must equal the DataFrame path on gold rows."""
+    from outscaled.models.features import player_matrix_from_rows
+
+    features = read_table(open_catalog(served_settings).load_table("gold.player_features")).head(300)
+    np.testing.assert_array_equal(player_matrix(features), player_matrix_from_rows(features.to_dicts()))
