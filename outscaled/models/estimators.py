@@ -38,9 +38,11 @@ class StatModel:
         return self.booster.predict(matrix, pred_contrib=True)
 
     def calibrate(self, p_over: np.ndarray) -> np.ndarray:
+        """The isotonic map (piecewise linear between its thresholds, clipped at the ends)."""
         if self.calibrator is None:
             return p_over
-        return np.clip(self.calibrator.predict(p_over), 1e-4, 1 - 1e-4)
+        x, y = self.calibrator.X_thresholds_, self.calibrator.y_thresholds_
+        return np.clip(np.interp(p_over, x, y), 1e-4, 1 - 1e-4)
 
     def to_files(self) -> dict[str, str]:
         calibration = None

@@ -106,21 +106,17 @@ class Predictor:
 
     # --- predictions ---------------------------------------------------------------------------------
     def player_payloads(self, player: str, opponent: str | None) -> tuple[str, dict, dict | None, dict | None, dict | None]:
+        """One round trip: the player's packed value (with team and baseline) and the opponent team."""
         snapshot = self.snapshot_id()
         player_key = _normalise(player)
-        payload = self._read([key(snapshot, "p", player_key)])[0]
+        opponent_key = _normalise(opponent) if opponent else None
+        payload, opp = self._read([key(snapshot, "p", player_key), key(snapshot, "t", opponent_key or "-")])
         if payload is None:
             raise NotFound(f"unknown player '{player}'", self._closest(player))
-        team_key = payload.get("team_key")
-        opponent_key = _normalise(opponent) if opponent else None
-        team, opp, baselines = self._read([key(snapshot, "t", team_key or "-"),
-                                           key(snapshot, "t", opponent_key or "-"),
-                                           key(snapshot, "b", payload.get("league") or "-")])
         if opponent_key and opp is None:
             names = [t["name"] for t in self.teams()]
             raise NotFound(f"unknown opponent team '{opponent}'", difflib.get_close_matches(opponent, names, n=5))
-        baseline = (baselines or {}).get(payload.get("position") or "")
-        return snapshot, payload, team, opp, baseline
+        return snapshot, payload, payload.get("team"), opp, payload.get("baseline")
 
     def _map_p_win(self, team: dict | None, opponent: dict | None, best_of: int) -> float:
         if not team or not opponent or "win" not in self.models.serving:

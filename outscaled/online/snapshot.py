@@ -70,7 +70,11 @@ def publish(client: redis.Redis, catalog: Catalog, model_versions: dict[str, str
     snapshot_id = created.strftime("s%Y%m%d%H%M%S%f")
     pipe = client.pipeline(transaction=False)
     for player_key, payload in payloads["players"].items():
-        pipe.set(key(snapshot_id, "p", player_key), json.dumps(payload))
+        # One packed value per player: its own state, its team's and its league/position baseline, so a
+        # prediction needs a single MGET (player + opponent team).
+        packed = {**payload, "team": payloads["teams"].get(payload.get("team_key")),
+                  "baseline": payloads["baselines"].get(payload.get("league"), {}).get(payload.get("position"))}
+        pipe.set(key(snapshot_id, "p", player_key), json.dumps(packed))
     for team_key, payload in payloads["teams"].items():
         pipe.set(key(snapshot_id, "t", team_key), json.dumps(payload))
     for league, payload in payloads["baselines"].items():
