@@ -52,12 +52,8 @@ async def single(request: Request, predictor: Predictor) -> Response:
 
 
 async def batch(request: Request, predictor: Predictor) -> Response:
-    answers = []
-    for item in parse_batch(await _json(request)):
-        try:
-            answers.append(predictor.single(item))
-        except NotFound as error:
-            answers.append({"error": str(error), "status": 404, "suggestions": error.suggestions})
+    answers = [{"error": str(a), "status": 404, "suggestions": a.suggestions} if isinstance(a, NotFound) else a
+               for a in predictor.many(parse_batch(await _json(request)))]
     return JSONResponse({"predictions": answers})
 
 

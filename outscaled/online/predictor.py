@@ -138,28 +138,87 @@ class Predictor:
         return self.models.serving[model]
 
     def single(self, request: SingleRequest) -> dict[str, Any]:
-        self._serving(request.stat)
-        payloads = self.player_payloads(request.player, request.opponent)
-        snapshot, player, team, opponent, _ = payloads
-        vectors = self.vectors(request, payloads)
-        version = self.models.serving[request.stat]
-        model = self.models.bundles[version].stats[request.stat]
-        matrix = player_matrix_from_rows(vectors)
-        means = model.predict_mean(matrix)
-        line = map_range_distribution([float(m) for m in means], model.nb_size, request.line)
-        p_over = float(model.calibrate(np.array([line.p_over]))[0])
-        best_of = int(vectors[0]["best_of"])
-        p_all = probability_maps_played(self._map_p_win(team, opponent, best_of), best_of, request.map_end)
-        games = int(player.get("games_played") or 0)
-        return {
-            "player": player.get("player_name"), "team": player.get("team_name"), "stat": request.stat,
-            "line": request.line, "maps": [request.map_start, request.map_end],
-            "expected": round(line.expected, 3), "p_over": round(p_over, 4), "p_under": round(1 - p_over, 4),
-            "pick": "over" if p_over > 0.5 else "under", "confidence": round(max(p_over, 1 - p_over), 4),
-            "interval": list(line.interval_80), "p_all_maps_played": round(p_all, 4),
-            "model_version": version, "snapshot_id": snapshot, "sample_size": games,
-            "reasoning": self._reasoning(model, matrix[:1], request.stat, games, opponent is not None, request),
-        }
+        answer = self.many([request])[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
+        """Answers in order (a NotFound in place of an unknown player or team). One MGET for every player and
+        opponent, one LightGBM call per stat and per kind (means, contributions, win probability)."""
+        for stat in {r.stat for r in requests}:
+            self._serving(stat)
+        snapshot = self.snapshot_id()
+        keys = []
+        for r in requests:
+            keys += [key(snapshot, "p", _normalise(r.player)), key(snapshot, "t", _normalise(r.opponent) if r.opponent else "-")]
+        values = self._read(keys) if keys else []
+        answers: list[Any] = [None] * len(requests)
+        rows, owner, first_row = [], [], {}
+        contexts = {}
+        for i, r in enumerate(requests):
+            player, opponent = values[2 * i], values[2 * i + 1]
+            if player is None:
+                answers[i] = NotFound(f"unknown player '{r.player}'", self._closest(r.player))
+                continue
+            if r.opponent and opponent is None:
+                names = [t["name"] for t in self.teams()]
+                answers[i] = NotFound(f"unknown opponent team '{r.opponent}'",
+                                      difflib.get_close_matches(r.opponent, names, n=5))
+                continue
+            payloads = (snapshot, player, player.get("team"), opponent, player.get("baseline"))
+            contexts[i] = payloads
+            first_row[i] = len(rows)
+            for vector in self.vectors(r, payloads):
+                rows.append(vector)
+                owner.append(i)
+        if not rows:
+            return answers
+        matrix = player_matrix_from_rows(rows)
+        owner_array = np.array(owner)
+        means = np.empty(len(rows))
+        contributions: dict[int, np.ndarray] = {}
+        for stat in {requests[i].stat for i in contexts}:
+            model = self.models.bundles[self.models.serving[stat]].stats[stat]
+            mine = np.isin(owner_array, [i for i in contexts if requests[i].stat == stat])
+            means[mine] = model.predict_mean(matrix[mine])
+            firsts = [i for i in contexts if requests[i].stat == stat]
+            for i, contribution in zip(firsts, model.contributions(matrix[[first_row[i] for i in firsts]])):
+                contributions[i] = contribution
+        p_map = self._map_p_wins({i: ctx for i, ctx in contexts.items()}, requests)
+        for i, (snap, player, team, opponent, _) in contexts.items():
+            r = requests[i]
+            version = self.models.serving[r.stat]
+            model = self.models.bundles[version].stats[r.stat]
+            line = map_range_distribution([float(m) for m in means[owner_array == i]], model.nb_size, r.line)
+            p_over = float(model.calibrate(np.array([line.p_over]))[0])
+            best_of = int(rows[first_row[i]]["best_of"])
+            p_all = probability_maps_played(p_map.get(i, 0.5), best_of, r.map_end)
+            games = int(player.get("games_played") or 0)
+            answers[i] = {
+                "player": player.get("player_name"), "team": player.get("team_name"), "stat": r.stat,
+                "line": r.line, "maps": [r.map_start, r.map_end],
+                "expected": round(line.expected, 3), "p_over": round(p_over, 4), "p_under": round(1 - p_over, 4),
+                "pick": "over" if p_over > 0.5 else "under", "confidence": round(max(p_over, 1 - p_over), 4),
+                "interval": list(line.interval_80), "p_all_maps_played": round(p_all, 4),
+                "model_version": version, "snapshot_id": snap, "sample_size": games,
+                "reasoning": self._reasoning(contributions[i], matrix[first_row[i]], r.stat, games,
+                                             opponent is not None, r),
+            }
+        return answers
+
+    def _map_p_wins(self, contexts: dict, requests: list[SingleRequest]) -> dict[int, float]:
+        """Per request with an opponent: the win model's probability that the player's team wins a map."""
+        wanted = [i for i, ctx in contexts.items() if ctx[2] and ctx[3]]
+        if not wanted or "win" not in self.models.serving:
+            return {}
+        bundle = self.models.bundles[self.models.serving["win"]]
+        rows = []
+        for i in wanted:
+            best_of = 1 if requests[i].map_end == 1 else (3 if requests[i].map_end <= 3 else 5)
+            rows.append(team_vector(contexts[i][2], contexts[i][3], self.clock(), 1, best_of, 0,
+                                    self._meta.get("patch_first_seen")))
+        return dict(zip(wanted, map(float, bundle.win.predict(team_matrix_from_rows(rows)))))
 
     def curve(self, player: str, stat: str, map_start: int, map_end: int) -> dict[str, Any]:
         request = SingleRequest(player, stat, 0.5, map_start, map_end)
@@ -196,13 +255,13 @@ class Predictor:
                 "elo": {"team_a": a.get("elo"), "team_b": b.get("elo")},
                 "model_version": self.models.serving["win"], "snapshot_id": snapshot}
 
-    def _reasoning(self, model, matrix: np.ndarray, stat: str, games: int, has_opponent: bool,
-                   request: SingleRequest) -> list[str]:
-        contributions = model.contributions(matrix)[0][:-1]
+    def _reasoning(self, contribution_row: np.ndarray, values: np.ndarray, stat: str, games: int,
+                   has_opponent: bool, request: SingleRequest) -> list[str]:
+        contributions = contribution_row[:-1]  # the last column is the bias
         order = np.argsort(-np.abs(contributions))[:3]
         lines = []
         for index in order:
-            name, value, effect = PLAYER_FEATURES[index], matrix[0][index], contributions[index]
+            name, value, effect = PLAYER_FEATURES[index], values[index], contributions[index]
             if name.startswith("is_"):
                 subject = f"{'playing' if value == 1 else 'not playing'} {name[3:]}"
             else:
