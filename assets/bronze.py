@@ -36,7 +36,7 @@ class BronzeIngestConfig(Config):
 def bronze_ingest(context: AssetExecutionContext, config: BronzeIngestConfig, lakehouse: LakehouseResource):
     catalog = lakehouse.catalog()
     landing = Path(lakehouse.landing_dir)
-    date_orders = {name: order for name, order in config.date_orders.items()}  # type: ignore[misc]
+    date_orders = dict(config.date_orders)
     if config.paths:
         report = ingest_paths(catalog, landing, [Path(p) for p in config.paths], context.run.run_id, date_orders,
                               progress=context.log.info)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import time
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from outscaled.config import load_settings
 from outscaled.online.redis_server import connect, stop_embedded
-from outscaled.online.service_process import running_service
+from outscaled.online.service_process import free_port, running_service
 from outscaled.online.snapshot import POINTER, key
 
 
@@ -87,9 +86,7 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="*", default=[100, 200, 500, 1000])
     args = parser.parse_args()
     settings = load_settings()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     try:
         with running_service(settings, port, settings.home / "bench-service.log") as base_url:
             players = [p["name"] for p in httpx.get(f"{base_url}/players?q=").json()["players"]]

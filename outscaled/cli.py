@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                     "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots}
         return handlers[args.command](args)
     except Exception as error:  # every command ends with one clear message, not a traceback
-        from outscaled.errors import describe
-
-        console.print(f"[bold red]error:[/] {describe(error)}")
+        console.print(f"[bold red]error:[/] {str(error).strip() or error.__class__.__name__}")
         return 1
 
 

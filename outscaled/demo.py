@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 import urllib.parse
 import urllib.request
@@ -87,12 +86,10 @@ def show_predictions() -> None:
     """Start the service (and the embedded Redis), ask it real questions, print the answers, stop both."""
     from outscaled.config import load_settings
     from outscaled.online.redis_server import stop_embedded
-    from outscaled.online.service_process import running_service
+    from outscaled.online.service_process import free_port, running_service
 
     settings = load_settings()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     try:
         with running_service(settings, port, settings.home / "service.log") as base_url:
             console.print(f"service up at {base_url} (log: {settings.home / 'service.log'})")

@@ -78,13 +78,12 @@ _ALIASES: dict[str, str] = {
     "winner": "result",
     "dragonstypeunknown": "dragons_type_unknown",
     "dragonsunknown": "dragons_type_unknown",
-    "opponentteamname": "",  # derivable from the other team row; not a bronze column
 }
 # The pre-2021 layout names people "player"/"team" and stores the participant id as "playerid".
 OLD_LAYOUT_ALIASES: dict[str, str] = {"player": "player_name", "team": "team_name", "playerid": "participant_id"}
 
 _BY_SQUASHED: dict[str, str] = {squash(name): name for name in CANONICAL_ORDER}
-_BY_SQUASHED.update({key: value for key, value in _ALIASES.items() if value})
+_BY_SQUASHED.update(_ALIASES)
 
 
 def is_old_layout(headers: list[str]) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,56 +66,41 @@ def read_source_file(path: Path, checksum: str, date_order: DateOrder | None = N
 # --- CSV -------------------------------------------------------------------------------------------
 
 def _read_csv_strings(path: Path, name: str) -> pl.DataFrame:
-    # polars pads short lines with nulls, so a truncated line would load silently: count fields first.
-    problem = _field_count_problem(path, name)
+    # polars pads short lines with nulls, so a truncated line would load silently: check the text first.
+    problem = _csv_problem(path, name)
     if problem:
         raise UnreadableFileError(problem)
     try:
         frame = pl.read_csv(path, infer_schema_length=0, encoding="utf8")
-    except Exception as error:  # polars reports ragged lines and bad bytes without a reliable line number
-        raise UnreadableFileError(_locate_csv_problem(path, name, error)) from error
+    except Exception as error:  # anything the line-by-line check above did not catch
+        raise UnreadableFileError(f"{name}: cannot be parsed as CSV: {error}") from error
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
     if frame.width < 2:
         raise UnreadableFileError(f"{name}: line 1: no comma-separated header found")
     return frame.with_row_index(SOURCE_LINE, offset=2).with_columns(pl.col(SOURCE_LINE).cast(pl.Int64))
 
 
-def _field_count_problem(path: Path, name: str) -> str | None:
+def _csv_problem(path: Path, name: str) -> str | None:
+    """The first thing that makes the file unreadable, with its line: bad UTF-8, or a line whose field
+    count differs from the header's."""
+    raw = path.read_bytes()
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                return f"{name}: line 1: the file is empty"
-            width = len(header)
-            for row in reader:
-                if len(row) != width and row:
-                    return (f"{name}: line {reader.line_num}: expected {width} fields as in the header, "
-                            f"found {len(row)}")
-    except UnicodeDecodeError as decode_error:
-        return _locate_csv_problem(path, name, decode_error)
-    except csv.Error as csv_error:
-        return f"{name}: line {reader.line_num}: {csv_error}"
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return f"{name}: line {line}: not valid UTF-8 text ({error.reason})"
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return f"{name}: line 1: the file is empty"
+        for row in reader:
+            if row and len(row) != len(header):
+                return (f"{name}: line {reader.line_num}: expected {len(header)} fields as in the header, "
+                        f"found {len(row)}")
+    except csv.Error as error:
+        return f"{name}: line {reader.line_num}: {error}"
     return None
-
-
-def _locate_csv_problem(path: Path, name: str, error: Exception) -> str:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                return f"{name}: line 1: the file is empty"
-            for row in reader:
-                if len(row) != len(header):
-                    return (f"{name}: line {reader.line_num}: expected {len(header)} fields as in the header, "
-                            f"found {len(row)}")
-    except UnicodeDecodeError as decode_error:
-        line = path.read_bytes()[: decode_error.start].count(b"\n") + 1
-        return f"{name}: line {line}: not valid UTF-8 text ({decode_error.reason})"
-    except csv.Error as csv_error:
-        return f"{name}: line {reader.line_num}: {csv_error}"
-    return f"{name}: cannot be parsed as CSV: {error}"
 
 
 # --- shared typing -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -21,7 +21,7 @@ from outscaled.models.estimators import (
 from outscaled.models.features import (
     PLAYER_FEATURES, STATS, TEAM_FEATURES, one_row_per_game, player_matrix, team_matrix,
 )
-from outscaled.models.scoring import score_stat, score_win, stat_metrics, win_metrics
+from outscaled.models.scoring import nb_p_over, score_stat, score_win, stat_metrics, win_metrics
 
 MIN_TRAIN_ROWS = 2000
 
@@ -55,8 +55,7 @@ class BacktestResult:
 
 
 def _month_starts(series_starts: pl.Series) -> list[datetime]:
-    months = series_starts.dt.truncate("1mo").unique().sort().to_list()
-    return months
+    return series_starts.dt.truncate("1mo").unique().sort().to_list()
 
 
 def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
@@ -72,8 +71,6 @@ def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
                                  past["expected"].to_numpy() if past is not None else None,
                                  past["target"].to_numpy() if past is not None else None)
         if past is not None:
-            from outscaled.models.scoring import nb_p_over
-
             raw = nb_p_over(past["expected"].to_numpy(), model.nb_size, past["line"].to_numpy())
             model.calibrator = fit_calibrator(raw, past["outcome"].to_numpy())
         models[stat] = model
@@ -101,7 +98,7 @@ def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: dateti
             continue
         if first_month is not None and month < first_month:
             continue
-        next_month = (month.replace(day=28) + (month.replace(day=28) - month.replace(day=1))).replace(day=1)
+        next_month = (month + timedelta(days=32)).replace(day=1)
         oof = pl.concat(predictions) if predictions else None
         bundle = fit_bundle(players, teams, month, oof)
         test = players.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 from pyiceberg.catalog import Catalog
@@ -15,9 +15,6 @@ from outscaled.models.features import PLAYER_FEATURES, STATS, schema_hash
 from outscaled.models.lines import with_reference_lines
 from outscaled.models.registry import GateDecision, register
 from outscaled.models.store import new_version, save_bundle
-
-METHODS = {"model": "model", "rolling_poisson": "rolling_poisson", "mvp_normal": "mvp_normal", "elo": "elo"}
-
 
 def load_frames(catalog: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
     players = pl.from_arrow(catalog.load_table("gold.player_features").scan().to_arrow())
@@ -75,14 +72,12 @@ def train_and_register(settings: Settings, catalog: Catalog, result: BacktestRes
     """Final models on all data (NB size and calibration from the backtest's out-of-fold predictions)."""
     players, teams = load_frames(catalog)
     end = players["game_start"].max()
-    from datetime import timedelta
-
     oof = result.player_predictions if not result.player_predictions.is_empty() else None
     bundle = fit_bundle(players, teams, end + timedelta(seconds=1), oof)
     snapshot = data_snapshot(catalog)
     metrics = result.metrics()
-    version = new_version(bundle.train_end, snapshot)
-    window = {"first_game": str(players["game_start"].min()), "last_game": str(end),  # noqa: E501
+    version = new_version()
+    window = {"first_game": str(players["game_start"].min()), "last_game": str(end),
               "backtest_months": result.months}
     save_bundle(settings, bundle, version, {"training_window": window, "data_snapshot": snapshot,
                                             "backtest_metrics": metrics,

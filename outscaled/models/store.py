@@ -31,9 +31,9 @@ def list_versions(settings: Settings) -> list[str]:
     return sorted(m.tag.version for m in bentoml.models.list(MODEL_NAME, _model_store=model_store(settings)))
 
 
-def new_version(train_end: datetime, data_snapshot: dict[str, str]) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
-    return f"v{stamp}"
+def new_version() -> str:
+    """Versions sort by creation time; the training window and data snapshot live in the metadata."""
+    return "v" + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
 
 
 def save_bundle(settings: Settings, bundle: Bundle, version: str, metadata: dict) -> str:

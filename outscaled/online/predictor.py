@@ -45,6 +45,11 @@ class Models:
     serving: dict[str, str]  # model (kills, …, win) -> version
 
 
+def best_of_for(map_end: int) -> int:
+    """The shortest format that has map `map_end` (the request does not say the series format)."""
+    return 1 if map_end == 1 else 3 if map_end <= 3 else 5
+
+
 def _normalise(name: str) -> str:
     return name.strip().lower()
 
@@ -118,16 +123,18 @@ class Predictor:
             raise NotFound(f"unknown opponent team '{opponent}'", difflib.get_close_matches(opponent, names, n=5))
         return snapshot, payload, payload.get("team"), opp, payload.get("baseline")
 
-    def _map_p_win(self, team: dict | None, opponent: dict | None, best_of: int) -> float:
-        if not team or not opponent or "win" not in self.models.serving:
-            return 0.5
-        bundle = self.models.bundles[self.models.serving["win"]]
-        row = team_vector(team, opponent, self.clock(), 1, best_of, 0, self._meta.get("patch_first_seen"))
-        return float(bundle.win.predict(team_matrix_from_rows([row]))[0])
+    def _map_win_probabilities(self, pairings: list[tuple[dict, dict, int]]) -> list[float]:
+        """P(first team wins a map) for each (team, opponent, best_of), in one win-model call."""
+        if not pairings:
+            return []
+        bundle = self.models.bundles[self._serving("win")]
+        rows = [team_vector(team, opponent, self.clock(), 1, best_of, 0, self._meta.get("patch_first_seen"))
+                for team, opponent, best_of in pairings]
+        return [float(p) for p in bundle.win.predict(team_matrix_from_rows(rows))]
 
     def vectors(self, request: SingleRequest, payloads) -> list[dict[str, Any]]:
         _, player, team, opponent, baseline = payloads
-        best_of = 1 if request.map_end == 1 else (3 if request.map_end <= 3 else 5)
+        best_of = best_of_for(request.map_end)
         return [player_vector(player, team, opponent, baseline, self.clock(), k, best_of, 0,
                               self._meta.get("patch_first_seen"))
                 for k in range(request.map_start, request.map_end + 1)]
@@ -185,7 +192,10 @@ class Predictor:
             firsts = [i for i in contexts if requests[i].stat == stat]
             for i, contribution in zip(firsts, model.contributions(matrix[[first_row[i] for i in firsts]])):
                 contributions[i] = contribution
-        p_map = self._map_p_wins({i: ctx for i, ctx in contexts.items()}, requests)
+        # the player's team against the opponent, where both are known and a win model is serving
+        paired = [i for i, ctx in contexts.items() if ctx[2] and ctx[3]] if "win" in self.models.serving else []
+        p_map = dict(zip(paired, self._map_win_probabilities(
+            [(contexts[i][2], contexts[i][3], best_of_for(requests[i].map_end)) for i in paired])))
         for i, (snap, player, team, opponent, _) in contexts.items():
             r = requests[i]
             version = self.models.serving[r.stat]
@@ -206,19 +216,6 @@ class Predictor:
                                              opponent is not None, r),
             }
         return answers
-
-    def _map_p_wins(self, contexts: dict, requests: list[SingleRequest]) -> dict[int, float]:
-        """Per request with an opponent: the win model's probability that the player's team wins a map."""
-        wanted = [i for i, ctx in contexts.items() if ctx[2] and ctx[3]]
-        if not wanted or "win" not in self.models.serving:
-            return {}
-        bundle = self.models.bundles[self.models.serving["win"]]
-        rows = []
-        for i in wanted:
-            best_of = 1 if requests[i].map_end == 1 else (3 if requests[i].map_end <= 3 else 5)
-            rows.append(team_vector(contexts[i][2], contexts[i][3], self.clock(), 1, best_of, 0,
-                                    self._meta.get("patch_first_seen")))
-        return dict(zip(wanted, map(float, bundle.win.predict(team_matrix_from_rows(rows)))))
 
     def curve(self, player: str, stat: str, map_start: int, map_end: int) -> dict[str, Any]:
         request = SingleRequest(player, stat, 0.5, map_start, map_end)
@@ -245,9 +242,8 @@ class Predictor:
         for given, payload in ((team_a, a), (team_b, b)):
             if payload is None:
                 raise NotFound(f"unknown team '{given}'", difflib.get_close_matches(given, names, n=5))
-        p_a = self._map_p_win(a, b, best_of)
-        p_b = 1 - self._map_p_win(b, a, best_of)
-        p_map = (p_a + p_b) / 2  # symmetric: the model sees each pairing from both sides
+        p_a, p_b_wins = self._map_win_probabilities([(a, b, best_of), (b, a, best_of)])
+        p_map = (p_a + 1 - p_b_wins) / 2  # symmetric: the model sees each pairing from both sides
         return {"team_a": a.get("team_name"), "team_b": b.get("team_name"), "best_of": best_of,
                 "p_team_a_map": round(p_map, 4), "p_team_b_map": round(1 - p_map, 4),
                 "p_team_a_series": round(series_win_probability(p_map, best_of), 4),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,13 @@ from outscaled.config import PROJECT_ROOT, Settings
 from outscaled.online.redis_server import redis_url, start_embedded
 
 BENTOML = str(Path(sys.executable).parent / "bentoml")
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _command(port: int) -> list[str]:

@@ -130,8 +130,7 @@ def list_snapshots(client: redis.Redis) -> list[dict[str, Any]]:
 
 def rollback(client: redis.Redis) -> str:
     """Switch to the snapshot published before the current one."""
-    snapshots = [s for s in list_snapshots(client)]
-    ids = [s["snapshot_id"] for s in snapshots]
+    ids = [s["snapshot_id"] for s in list_snapshots(client)]
     current = (client.get(POINTER) or b"").decode()
     if current not in ids or ids.index(current) + 1 >= len(ids):
         raise ValueError("no earlier complete snapshot to roll back to")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.bentos.test_service_http import call, service, star  # noqa: F401  (shared service fixture)
+from tests.bentos.conftest import call
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "out"
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_page_shows_the_api_prediction_and_curve(service, star, tmp_path):  # noqa: F811
+def test_page_shows_the_api_prediction_and_curve(service, star, tmp_path):
     base_url, _ = service
     status, expected = call(base_url, "/predict/single", {"player": star, "stat": "kills", "line": 3.5,
                                                           "map_start": 1, "map_end": 2})

@@ -37,3 +37,23 @@
 {% macro spark__key_hash(columns) -%}
   md5(concat_ws('|', {% for c in columns %}coalesce(cast({{ c }} as string), ''){% if not loop.last %}, {% endif %}{% endfor %}))
 {%- endmacro %}
+
+{# Columns every per-game staging model carries, from a bronze game table (player or team rows). #}
+{% macro game_columns() -%}
+    league,
+    split,
+    coalesce(playoffs, 0) as playoffs,
+    patch,
+    date as game_start,
+    {{ outscaled.seconds_after('date', 'game_length') }} as game_end,
+    game_length,
+    game as map_number_reported,
+    result
+{%- endmacro %}
+
+{# Teams are keyed by normalised name; the "unknown team" placeholder gets a key per game and side. #}
+{% macro team_key(team_name='team_name') -%}
+    case when {{ team_name }} is null or lower(trim({{ team_name }})) in ('unknown team', 'unknown')
+         then 'unknown:' || game_id || ':' || coalesce(side, '')
+         else lower(trim({{ team_name }})) end
+{%- endmacro %}

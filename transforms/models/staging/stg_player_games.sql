@@ -8,9 +8,7 @@ with named as (
         case when player_name is null or lower(trim(player_name)) in ('unknown player', 'unknown')
              then 'unknown:' || game_id || ':' || coalesce(side, '') || ':' || position || ':' || coalesce(team_name, '')
              else lower(trim(player_name)) end as name_key,
-        case when team_name is null or lower(trim(team_name)) in ('unknown team', 'unknown')
-             then 'unknown:' || game_id || ':' || coalesce(side, '')
-             else lower(trim(team_name)) end as team_name_key
+        {{ outscaled.team_key() }} as team_name_key
     from {{ source('bronze', 'player_games') }}
 )
 select
@@ -26,15 +24,7 @@ select
     position,
     side,
     champion,
-    league,
-    split,
-    coalesce(playoffs, 0) as playoffs,
-    patch,
-    date as game_start,
-    {{ outscaled.seconds_after('date', 'game_length') }} as game_end,
-    game_length,
-    game as map_number_reported,
-    result,
+    {{ outscaled.game_columns() }},
     kills,
     deaths,
     assists,
