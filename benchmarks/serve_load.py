@@ -3,20 +3,19 @@ each request's planned send time), batches of 1,000, and the Redis round trip as
 
 Needs a home with champion models and a published snapshot (e.g. after `outscaled demo`):
   OUTSCALED_HOME=.outscaled .venv/bin/python benchmarks/serve_load.py [--seconds 10]
-Targets on 2 cores: single p99 <= 10 ms at 500 req/s (stretch 5 ms at 1,000/s); batch of 1,000 p95 <= 100 ms.
+Workloads: see `workloads`. Targets on 2 cores: single p99 <= 10 ms at 500 req/s (stretch 5 ms at
+1,000/s); batch of 1,000 p95 <= 100 ms (stretch 50 ms).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import statistics
 import time
 
 import httpx
 import numpy as np
 
+from loadgen import run_open_loop  # benchmarks/loadgen.py
 from outscaled.config import load_settings
 from outscaled.online.redis_server import connect, stop_embedded
 from outscaled.online.service_process import free_port, running_service
@@ -35,49 +34,44 @@ def redis_floor(settings, players: list[str]) -> None:
     for i in range(3000):
         player = players[i % len(players)]
         started = time.perf_counter()
-        client.mget([key(snapshot, "p", player), key(snapshot, "t", "x"), key(snapshot, "b", "LCK")])
+        client.mget([key(snapshot, "p", player), key(snapshot, "t", "x")])
         samples.append(time.perf_counter() - started)
     print(f"redis MGET round trip (floor)        {percentiles(samples)}")
 
 
-async def open_loop(base_url: str, bodies: list[dict], rate: int, seconds: float) -> None:
-    total = int(rate * seconds)
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
-        start = time.perf_counter() + 0.2
-
-        async def one(i: int) -> None:
-            nonlocal errors
-            planned = start + i / rate
-            delay = planned - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                response = await client.post("/predict/single", json=bodies[i % len(bodies)])
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            latencies.append(time.perf_counter() - planned)
-            errors += not ok
-
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
-    print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(latencies) / elapsed:7.0f} req/s done, "
-          f"{percentiles(latencies)}  errors {errors}")
+def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float) -> None:
+    result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds)
+    print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(result.latencies) / result.elapsed:7.0f} req/s done, "
+          f"{percentiles(result.latencies)}  errors {result.errors}")
 
 
-def batches(base_url: str, bodies: list[dict], count: int) -> None:
-    payload = {"requests": [bodies[i % len(bodies)] for i in range(1000)]}
+def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
     samples, errors = [], 0
     with httpx.Client(base_url=base_url, timeout=60) as client:
         for _ in range(count):
             started = time.perf_counter()
-            response = client.post("/predict/batch", json=payload)
+            response = client.post("/predict/batch", json={"requests": requests})
             samples.append(time.perf_counter() - started)
             errors += response.status_code != 200
-    print(f"batch of 1,000 x {count} (sequential)      {percentiles(samples)}  errors {errors}")
+    print(f"batch of {len(requests):,} {name:9s} x {count} (sequential) {percentiles(samples)}  errors {errors}")
+
+
+LINES = {"kills": [0.5, 1.5, 2.5, 3.5, 4.5], "deaths": [0.5, 1.5, 2.5, 3.5, 4.5],
+         "assists": [2.5, 4.5, 6.5, 8.5, 10.5], "cs": [250.5, 350.5, 450.5, 550.5, 650.5]}
+RANGES = [(1, 1), (1, 2), (1, 3), (2, 3)]
+
+
+def workloads(players: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Single requests: every player, stat and map range in a fixed shuffled order (mostly distinct rows).
+    A slate batch: 50 players x 4 stats x 5 lines, maps 1-2 (what a pricing run over a few matches asks).
+    A distinct batch: 1,000 different (player, stat, maps) requests, the worst case for the service."""
+    rng = np.random.default_rng(7)
+    every = [{"player": p, "stat": s, "line": LINES[s][2], "map_start": a, "map_end": b}
+             for p in players for s in LINES for a, b in RANGES]
+    singles = [every[i] for i in rng.permutation(len(every))]
+    slate = [{"player": p, "stat": s, "line": line, "map_start": 1, "map_end": 2}
+             for p in players[:50] for s in LINES for line in LINES[s]]
+    return singles, slate, singles[:1000]
 
 
 def main() -> None:
@@ -89,15 +83,18 @@ def main() -> None:
     port = free_port()
     try:
         with running_service(settings, port, settings.home / "bench-service.log") as base_url:
-            players = [p["name"] for p in httpx.get(f"{base_url}/players?q=").json()["players"]]
-            bodies = [{"player": p, "stat": s, "line": 3.5, "map_start": 1, "map_end": 2}
-                      for p in players for s in ("kills", "assists", "deaths")]
+            players = [p["name"] for p in httpx.get(f"{base_url}/players?q=&limit=1000").json()["players"]]
+            singles, slate, distinct = workloads(players)
+            served = httpx.get(f"{base_url}/models/status").json()["serving"]
+            singles, slate, distinct = ([r for r in w if r["stat"] in served] for w in (singles, slate, distinct))
+            print(f"{len(players)} players; {len(singles):,} different single requests")
             redis_floor(settings, [p.lower() for p in players])
-            for _ in range(200):  # warm up
-                httpx.post(f"{base_url}/predict/single", json=bodies[0])
+            for body in singles[:300]:  # warm up
+                httpx.post(f"{base_url}/predict/single", json=body)
             for rate in args.rates:
-                asyncio.run(open_loop(base_url, bodies, rate, args.seconds))
-            batches(base_url, bodies, 30)
+                single_at_rate(base_url, singles, rate, args.seconds)
+            batches(base_url, "slate", slate, 30)
+            batches(base_url, "distinct", distinct, 30)
     finally:
         if not settings.redis_url:
             stop_embedded(settings)

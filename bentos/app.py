@@ -6,9 +6,10 @@ names), 503 while Redis is unreachable (recovers by itself), never 500 for bad i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -20,8 +21,15 @@ from outscaled.online.requests import RequestError, parse_batch, parse_single, p
 PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 
 
+class FastJSONResponse(JSONResponse):
+    """JSON via orjson: several times faster for a batch of 1,000 answers; NaN is written as null."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    return FastJSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _handled(handler):
@@ -42,19 +50,19 @@ def _handled(handler):
 
 async def _json(request: Request):
     try:
-        return json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return orjson.loads(await request.body() or b"null")
+    except orjson.JSONDecodeError as error:
         raise RequestError("body", f"is not valid JSON ({error})") from error
 
 
 async def single(request: Request, predictor: Predictor) -> Response:
-    return JSONResponse(predictor.single(parse_single(await _json(request))))
+    return FastJSONResponse(predictor.single(parse_single(await _json(request))))
 
 
 async def batch(request: Request, predictor: Predictor) -> Response:
     answers = [{"error": str(a), "status": 404, "suggestions": a.suggestions} if isinstance(a, NotFound) else a
                for a in predictor.many(parse_batch(await _json(request)))]
-    return JSONResponse({"predictions": answers})
+    return FastJSONResponse({"predictions": answers})
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
@@ -72,7 +80,7 @@ async def curve(request: Request, predictor: Predictor) -> Response:
     end = _int_param(request, "map_end", start)
     if end < start:
         raise RequestError("map_end", f"must be at least map_start ({start})")
-    return JSONResponse(predictor.curve(request.path_params["player_id"], stat, start, end))
+    return FastJSONResponse(predictor.curve(request.path_params["player_id"], stat, start, end))
 
 
 async def match(request: Request, predictor: Predictor) -> Response:
@@ -85,32 +93,35 @@ async def match(request: Request, predictor: Predictor) -> Response:
     best_of = body.get("best_of", 1)
     if best_of not in (1, 3, 5):
         raise RequestError("best_of", "must be 1, 3 or 5")
-    return JSONResponse(predictor.match(body["team_a"], body["team_b"], best_of))
+    return FastJSONResponse(predictor.match(body["team_a"], body["team_b"], best_of))
 
 
 async def status(request: Request, predictor: Predictor) -> Response:
-    return JSONResponse({**predictor.status(), "models": request.app.state.model_info})
+    return FastJSONResponse({**predictor.status(), "models": request.app.state.model_info})
 
 
 async def players(request: Request, predictor: Predictor) -> Response:
-    return JSONResponse({"players": predictor.search_players(request.query_params.get("q", ""))})
+    limit = request.query_params.get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise RequestError("limit", "must be a whole number from 1 to 1000")
+    return FastJSONResponse({"players": predictor.search_players(request.query_params.get("q", ""), int(limit))})
 
 
 async def teams(request: Request, predictor: Predictor) -> Response:
-    return JSONResponse({"teams": predictor.teams()})
+    return FastJSONResponse({"teams": predictor.teams()})
 
 
 async def tournaments(request: Request, predictor: Predictor) -> Response:
-    return JSONResponse({"tournaments": predictor.meta().get("tournaments", [])})
+    return FastJSONResponse({"tournaments": predictor.meta().get("tournaments", [])})
 
 
 async def ready(request: Request, predictor: Predictor) -> Response:
     predictor.snapshot_id()  # raises Unavailable (503) without Redis or a snapshot
-    return JSONResponse({"ready": True})
+    return FastJSONResponse({"ready": True})
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"alive": True})
+    return FastJSONResponse({"alive": True})
 
 
 async def page(request: Request) -> Response:

@@ -103,7 +103,7 @@ def served_home(built_home) -> Path:
 
     from outscaled.models.pipeline import run_backtest, train_and_register
     from outscaled.models.registry import champions, read_registry
-    from outscaled.online.redis_server import connect
+    from outscaled.online.redis_server import connect, stop_embedded
     from outscaled.online.snapshot import publish
 
     previous = {k: os.environ.get(k) for k in ("OUTSCALED_HOME", "REDIS_URL")}
@@ -125,7 +125,9 @@ def served_home(built_home) -> Path:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return built_home
+    yield built_home
+    if not os.environ.get("OUTSCALED_TEST_REDIS_URL"):
+        stop_embedded(settings)  # the embedded redis-server this fixture started
 
 
 @pytest.fixture

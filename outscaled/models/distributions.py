@@ -7,6 +7,7 @@ p_over + p_under = 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +17,10 @@ from scipy.special import gammaln
 MAX_TAIL = 1e-9
 
 
-def nb_pmf(mean: float, size: float, support: int) -> np.ndarray:
-    """NB(mean, size) probabilities of 0..support-1 (Poisson when size is infinite); plain numpy so a
-    prediction costs microseconds (scipy.stats' per-call overhead dominated the request time)."""
-    mean = max(float(mean), 1e-6)
+def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
+    """NB(mean, size) probabilities of 0..support-1 (Poisson when size is infinite), for one mean or, with
+    an array of means, one row per mean (last axis = the count); plain numpy, so microseconds per call."""
+    mean = np.maximum(np.asarray(mean, dtype=float), 1e-6)[..., None]
     k = np.arange(support, dtype=float)
     if not np.isfinite(size) or size > 1e6:
         log_pmf = k * np.log(mean) - mean - gammaln(k + 1)
@@ -56,7 +57,7 @@ def map_range_distribution(means: list[float], size: float, line: float) -> Stat
     support = support_for(means, size)
     total = np.array([1.0])
     for mean in means:
-        total = np.convolve(total, nb_pmf(mean, size, support))[:support]
+        total = np.convolve(total, nb_pmf(float(mean), size, support))[:support]
     total = total / total.sum()
     cdf = np.cumsum(total)
     p_under = float(cdf[int(np.floor(line))]) if int(np.floor(line)) < support else 1.0
@@ -64,6 +65,37 @@ def map_range_distribution(means: list[float], size: float, line: float) -> Stat
     high = int(np.searchsorted(cdf, 0.90))
     expected = float((np.arange(total.size) * total).sum())
     return StatLine(expected=expected, p_over=1.0 - p_under, p_under=p_under, interval_80=(low, high), pmf=total)
+
+
+@dataclass(frozen=True)
+class LineSummary:
+    """Per row of a batch: the map-range total's mean, P(over the line), and its 80% interval."""
+    expected: np.ndarray
+    p_over: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray) -> LineSummary:
+    """`map_range_distribution` for many requests at once: `means` is (requests x maps), one NB size.
+
+    The per-map pmfs are multiplied in Fourier space (the sum's pmf is their convolution), all requests
+    in one call, and cut at a support wide enough for the largest request (tail mass below 1e-9)."""
+    means = np.atleast_2d(np.asarray(means, dtype=float))
+    support = max(support_for(list(row), size) for row in means)
+    pmfs = nb_pmf(means, size, support)  # requests x maps x support
+    if means.shape[1] == 1:
+        total = pmfs[:, 0, :]
+    else:
+        length = 1 << int(np.ceil(np.log2(support * means.shape[1])))
+        total = np.fft.irfft(np.prod(np.fft.rfft(pmfs, n=length, axis=2), axis=1), n=length, axis=1)[:, :support]
+        total = np.clip(total, 0.0, None)
+    total = total / total.sum(axis=1, keepdims=True)
+    cdf = np.cumsum(total, axis=1)
+    below = np.floor(np.asarray(lines, dtype=float)).astype(int)
+    p_under = np.where(below < support, cdf[np.arange(len(cdf)), np.minimum(below, support - 1)], 1.0)
+    return LineSummary(expected=total @ np.arange(support, dtype=float), p_over=1.0 - p_under,
+                       low=np.argmax(cdf >= 0.10, axis=1), high=np.argmax(cdf >= 0.90, axis=1))
 
 
 def fit_nb_size(y: np.ndarray, mu: np.ndarray) -> float:
@@ -81,7 +113,7 @@ def fit_nb_size(y: np.ndarray, mu: np.ndarray) -> float:
 def series_win_probability(p_map: float, best_of: int) -> float:
     """P(win a best-of-n series) when each map is won independently with p_map."""
     need = best_of // 2 + 1
-    return float(sum(stats.binom.pmf(need - 1, need - 1 + losses, p_map) * p_map for losses in range(need)))
+    return float(sum(_binomial(need - 1, need - 1 + losses, p_map) * p_map for losses in range(need)))
 
 
 def probability_maps_played(p_map: float, best_of: int, last_map: int) -> float:
@@ -93,4 +125,8 @@ def probability_maps_played(p_map: float, best_of: int, last_map: int) -> float:
     if last_map > best_of:
         return 0.0
     # both teams below `need` wins after `played` maps
-    return float(sum(stats.binom.pmf(wins, played, p_map) for wins in range(played - need + 1, need)))
+    return float(sum(_binomial(wins, played, p_map) for wins in range(played - need + 1, need)))
+
+
+def _binomial(successes: int, trials: int, p: float) -> float:
+    return math.comb(trials, successes) * p ** successes * (1 - p) ** (trials - successes)

@@ -51,34 +51,6 @@ def team_matrix(frame: pl.DataFrame) -> np.ndarray:
     return derived.select([pl.col(c).cast(pl.Float64) for c in TEAM_FEATURES]).to_numpy()
 
 
-def _value(row: dict, column: str) -> float:
-    value = row.get(column)
-    return np.nan if value is None else float(value)
-
-
-def player_matrix_from_rows(rows: list[dict]) -> np.ndarray:
-    """The same matrix as `player_matrix`, built from plain dicts (the online path: no DataFrame per request)."""
-    matrix = np.empty((len(rows), len(PLAYER_FEATURES)))
-    numeric = len(PLAYER_NUMERIC)
-    for i, row in enumerate(rows):
-        matrix[i, :numeric] = [_value(row, c) for c in PLAYER_NUMERIC]
-        position, side = row.get("position"), row.get("side")
-        matrix[i, numeric:numeric + len(POSITIONS)] = [float(position == p) for p in POSITIONS]
-        matrix[i, numeric + len(POSITIONS)] = 1.0 if side == "Blue" else 0.0 if side == "Red" else np.nan
-        team, opponent = row.get("team_elo"), row.get("opponent_elo")
-        matrix[i, -1] = np.nan if team is None or opponent is None else float(team) - float(opponent)
-    return matrix
-
-
-def team_matrix_from_rows(rows: list[dict]) -> np.ndarray:
-    matrix = np.empty((len(rows), len(TEAM_FEATURES)))
-    for i, row in enumerate(rows):
-        matrix[i, :-1] = [_value(row, c) for c in TEAM_NUMERIC]
-        side = row.get("side")
-        matrix[i, -1] = 1.0 if side == "Blue" else 0.0 if side == "Red" else np.nan
-    return matrix
-
-
 def one_row_per_game(team_features: pl.DataFrame) -> pl.DataFrame:
     """The win model sees each game once, from the team whose key sorts first (deterministic)."""
     return team_features.filter(pl.col("team_key") < pl.col("opponent_key"))

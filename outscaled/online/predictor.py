@@ -6,7 +6,6 @@ Kept free of any web framework so it is tested directly and served by BentoML un
 from __future__ import annotations
 
 import difflib
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -14,19 +13,22 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import orjson
 import redis
 
-from outscaled.features.as_of_now import player_vector, team_vector
+from outscaled.features.as_of_now import CONCEDED, TEAM_SIDE, complete_player_rows, complete_team_rows
 from outscaled.models.backtest import Bundle
 from outscaled.models.distributions import (
-    map_range_distribution, probability_maps_played, series_win_probability,
+    map_range_distribution, map_range_summaries, probability_maps_played, series_win_probability,
 )
-from outscaled.models.features import PLAYER_FEATURES, player_matrix_from_rows, team_matrix_from_rows
+from outscaled.models.features import PLAYER_FEATURES, schema_hash
 from outscaled.online.requests import SingleRequest
 from outscaled.online.snapshot import POINTER, key
 
 SHORT_HISTORY = 10
 POINTER_TTL_SECONDS = 1.0
+_NO_SIDE = [np.nan] * len(TEAM_SIDE)  # no opponent given
+_NO_CONCEDED = [np.nan] * len(CONCEDED)
 
 
 class NotFound(LookupError):
@@ -79,6 +81,9 @@ class Predictor:
         with self._lock:
             if not self._meta or self._meta.get("snapshot_id") != snapshot_id:
                 meta, index = self._read([key(snapshot_id, "meta"), key(snapshot_id, "players")])
+                if meta and meta.get("feature_schema") != schema_hash(PLAYER_FEATURES):
+                    raise Unavailable(f"snapshot {snapshot_id} was published for another feature schema; "
+                                      "publish a new one (`outscaled materialize`) or roll back")
                 self._meta, self._index = meta or {}, index or []
             self._pointer = (snapshot_id, time.monotonic())
         return snapshot_id
@@ -89,7 +94,7 @@ class Predictor:
         except (redis.RedisError, OSError) as error:
             self._pointer = None
             raise Unavailable(f"the feature store (Redis) is unreachable: {error}") from error
-        return [json.loads(v) if v is not None else None for v in values]
+        return [orjson.loads(v) if v is not None else None for v in values]
 
     def meta(self) -> dict[str, Any]:
         self.snapshot_id()
@@ -110,34 +115,62 @@ class Predictor:
         return difflib.get_close_matches(name, list(names), n=5, cutoff=0.5)
 
     # --- predictions ---------------------------------------------------------------------------------
-    def player_payloads(self, player: str, opponent: str | None) -> tuple[str, dict, dict | None, dict | None, dict | None]:
-        """One round trip: the player's packed value (with team and baseline) and the opponent team."""
+    def _lookup(self, requests: list[SingleRequest]) -> tuple[str, list[Any]]:
+        """One MGET for every distinct player and opponent; per request (player, opponent) or a NotFound."""
         snapshot = self.snapshot_id()
-        player_key = _normalise(player)
-        opponent_key = _normalise(opponent) if opponent else None
-        payload, opp = self._read([key(snapshot, "p", player_key), key(snapshot, "t", opponent_key or "-")])
-        if payload is None:
-            raise NotFound(f"unknown player '{player}'", self._closest(player))
-        if opponent_key and opp is None:
-            names = [t["name"] for t in self.teams()]
-            raise NotFound(f"unknown opponent team '{opponent}'", difflib.get_close_matches(opponent, names, n=5))
-        return snapshot, payload, payload.get("team"), opp, payload.get("baseline")
+        player_keys = [key(snapshot, "p", _normalise(r.player)) for r in requests]
+        opponent_keys = [key(snapshot, "t", _normalise(r.opponent)) if r.opponent else None for r in requests]
+        wanted = list(dict.fromkeys(player_keys + [k for k in opponent_keys if k]))
+        values = dict(zip(wanted, self._read(wanted))) if wanted else {}
+        found: list[Any] = []
+        for r, player_key, opponent_key in zip(requests, player_keys, opponent_keys):
+            player, opponent = values[player_key], values.get(opponent_key) if opponent_key else None
+            if player is None:
+                found.append(NotFound(f"unknown player '{r.player}'", self._closest(r.player)))
+            elif opponent_key and opponent is None:
+                names = [t["name"] for t in self.teams()]
+                found.append(NotFound(f"unknown opponent team '{r.opponent}'",
+                                      difflib.get_close_matches(r.opponent, names, n=5)))
+            else:
+                found.append((player, opponent))
+        return snapshot, found
 
-    def _map_win_probabilities(self, pairings: list[tuple[dict, dict, int]]) -> list[float]:
-        """P(first team wins a map) for each (team, opponent, best_of), in one win-model call."""
-        if not pairings:
-            return []
+    def _rows(self, requests: list[SingleRequest], players: list[dict], opponents: list[dict | None],
+              now: datetime) -> tuple[np.ndarray, np.ndarray]:
+        """Model rows for every map of every request (the as-of-now feature code), and each row's request."""
+        maps = np.array([r.map_end - r.map_start + 1 for r in requests])
+        owner = np.repeat(np.arange(len(requests)), maps)
+        first = np.cumsum(maps) - maps
+        map_number = np.arange(len(owner)) - first[owner] + np.array([r.map_start for r in requests])[owner]
+        best_of = np.array([best_of_for(r.map_end) for r in requests], dtype=float)
+        side = np.array([o["side"] if o else _NO_SIDE for o in opponents], dtype=float)
+        conceded = np.array([(o["conceded"].get(p["position"] or "") or _NO_CONCEDED) if o else _NO_CONCEDED
+                             for p, o in zip(players, opponents)], dtype=float)
+        rows = complete_player_rows(
+            np.array([p["row"] for p in players], dtype=float)[owner],
+            np.array([p["last_game"] for p in players], dtype=float)[owner], side[owner], conceded[owner],
+            map_number, best_of[owner], now, self._meta.get("patch_first_seen"))
+        return rows, owner
+
+    def feature_rows(self, request: SingleRequest) -> np.ndarray:
+        """The model rows (one per map) the service builds for a request, from what Redis holds."""
+        _, [found] = self._lookup([request])
+        if isinstance(found, NotFound):
+            raise found
+        return self._rows([request], [found[0]], [found[1]], self.clock())[0]
+
+    def _map_win_probabilities(self, teams: list[dict], opponents: list[dict], best_of: list[int],
+                               now: datetime) -> np.ndarray:
+        """P(team wins a map against opponent), one win-model call for all pairings."""
+        if not teams:
+            return np.empty(0)
         bundle = self.models.bundles[self._serving("win")]
-        rows = [team_vector(team, opponent, self.clock(), 1, best_of, 0, self._meta.get("patch_first_seen"))
-                for team, opponent, best_of in pairings]
-        return [float(p) for p in bundle.win.predict(team_matrix_from_rows(rows))]
-
-    def vectors(self, request: SingleRequest, payloads) -> list[dict[str, Any]]:
-        _, player, team, opponent, baseline = payloads
-        best_of = best_of_for(request.map_end)
-        return [player_vector(player, team, opponent, baseline, self.clock(), k, best_of, 0,
-                              self._meta.get("patch_first_seen"))
-                for k in range(request.map_start, request.map_end + 1)]
+        rows = complete_team_rows(
+            np.array([t["side"] for t in teams], dtype=float), np.array([t["games_played"] for t in teams], dtype=float),
+            np.array([t["last_game"] for t in teams], dtype=float), np.array([o["side"] for o in opponents], dtype=float),
+            np.array([o["games_played"] for o in opponents], dtype=float), np.ones(len(teams)),
+            np.array(best_of, dtype=float), now, self._meta.get("patch_first_seen"))
+        return bundle.win.predict(rows)
 
     def _serving(self, model: str) -> str:
         if model not in self.models.serving:
@@ -151,86 +184,104 @@ class Predictor:
         return answer
 
     def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
-        """Answers in order (a NotFound in place of an unknown player or team). One MGET for every player and
-        opponent, one LightGBM call per stat and per kind (means, contributions, win probability)."""
+        """Answers in order (a NotFound in place of an unknown player or team). One MGET for all players and
+        opponents; the rows of every map of every request built at once; one LightGBM call per stat and
+        kind; contributions computed once per distinct row; the map-range sums computed together."""
         for stat in {r.stat for r in requests}:
             self._serving(stat)
-        snapshot = self.snapshot_id()
-        keys = []
-        for r in requests:
-            keys += [key(snapshot, "p", _normalise(r.player)), key(snapshot, "t", _normalise(r.opponent) if r.opponent else "-")]
-        values = self._read(keys) if keys else []
-        answers: list[Any] = [None] * len(requests)
-        rows, owner, first_row = [], [], {}
-        contexts = {}
-        for i, r in enumerate(requests):
-            player, opponent = values[2 * i], values[2 * i + 1]
-            if player is None:
-                answers[i] = NotFound(f"unknown player '{r.player}'", self._closest(r.player))
-                continue
-            if r.opponent and opponent is None:
-                names = [t["name"] for t in self.teams()]
-                answers[i] = NotFound(f"unknown opponent team '{r.opponent}'",
-                                      difflib.get_close_matches(r.opponent, names, n=5))
-                continue
-            payloads = (snapshot, player, player.get("team"), opponent, player.get("baseline"))
-            contexts[i] = payloads
-            first_row[i] = len(rows)
-            for vector in self.vectors(r, payloads):
-                rows.append(vector)
-                owner.append(i)
-        if not rows:
+        snapshot, found = self._lookup(requests)
+        answers: list[Any] = [f if isinstance(f, NotFound) else None for f in found]
+        served = [i for i, f in enumerate(found) if not isinstance(f, NotFound)]
+        if not served:
             return answers
-        matrix = player_matrix_from_rows(rows)
-        owner_array = np.array(owner)
+        now = self.clock()
+        chosen = [requests[i] for i in served]
+        players = [found[i][0] for i in served]
+        opponents = [found[i][1] for i in served]
+        rows, owner = self._rows(chosen, players, opponents, now)
+        first_row = np.searchsorted(owner, np.arange(len(chosen)))
+        stats = np.array([r.stat for r in chosen])
         means = np.empty(len(rows))
-        contributions: dict[int, np.ndarray] = {}
-        for stat in {requests[i].stat for i in contexts}:
+        summaries: dict[int, tuple[float, float, int, int]] = {}
+        reasons: list[list[str]] = [[] for _ in chosen]
+        for stat in dict.fromkeys(stats.tolist()):
             model = self.models.bundles[self.models.serving[stat]].stats[stat]
-            mine = np.isin(owner_array, [i for i in contexts if requests[i].stat == stat])
-            means[mine] = model.predict_mean(matrix[mine])
-            firsts = [i for i in contexts if requests[i].stat == stat]
-            for i, contribution in zip(firsts, model.contributions(matrix[[first_row[i] for i in firsts]])):
-                contributions[i] = contribution
-        # the player's team against the opponent, where both are known and a win model is serving
-        paired = [i for i, ctx in contexts.items() if ctx[2] and ctx[3]] if "win" in self.models.serving else []
-        p_map = dict(zip(paired, self._map_win_probabilities(
-            [(contexts[i][2], contexts[i][3], best_of_for(requests[i].map_end)) for i in paired])))
-        for i, (snap, player, team, opponent, _) in contexts.items():
-            r = requests[i]
-            version = self.models.serving[r.stat]
-            model = self.models.bundles[version].stats[r.stat]
-            line = map_range_distribution([float(m) for m in means[owner_array == i]], model.nb_size, r.line)
-            p_over = float(model.calibrate(np.array([line.p_over]))[0])
-            best_of = int(rows[first_row[i]]["best_of"])
-            p_all = probability_maps_played(p_map.get(i, 0.5), best_of, r.map_end)
+            mine = stats[owner] == stat
+            means[mine] = model.predict_mean(rows[mine])
+            self._summarise(stat, model, chosen, means, owner, summaries)
+            self._explain(stat, model, rows, first_row, stats, reasons)
+        p_map = self._p_map_for(chosen, players, opponents, now)
+        for j, (i, r, player, opponent) in enumerate(zip(served, chosen, players, opponents)):
+            expected, p_over, low, high = summaries[j]
+            best_of = best_of_for(r.map_end)
             games = int(player.get("games_played") or 0)
             answers[i] = {
                 "player": player.get("player_name"), "team": player.get("team_name"), "stat": r.stat,
                 "line": r.line, "maps": [r.map_start, r.map_end],
-                "expected": round(line.expected, 3), "p_over": round(p_over, 4), "p_under": round(1 - p_over, 4),
+                "expected": round(expected, 3), "p_over": round(p_over, 4), "p_under": round(1 - p_over, 4),
                 "pick": "over" if p_over > 0.5 else "under", "confidence": round(max(p_over, 1 - p_over), 4),
-                "interval": list(line.interval_80), "p_all_maps_played": round(p_all, 4),
-                "model_version": version, "snapshot_id": snap, "sample_size": games,
-                "reasoning": self._reasoning(contributions[i], matrix[first_row[i]], r.stat, games,
-                                             opponent is not None, r),
+                "interval": [low, high],
+                "p_all_maps_played": round(probability_maps_played(p_map[j], best_of, r.map_end), 4),
+                "model_version": self.models.serving[r.stat], "snapshot_id": snapshot, "sample_size": games,
+                "reasoning": reasons[j] + self._caveats(games, opponent is not None, r),
             }
         return answers
+
+    def _summarise(self, stat: str, model, requests: list[SingleRequest], means: np.ndarray, owner: np.ndarray,
+                   out: dict[int, tuple[float, float, int, int]]) -> None:
+        """Expected total, calibrated p_over and 80% interval per request of this stat, grouped by map count."""
+        mine = [j for j, r in enumerate(requests) if r.stat == stat]
+        by_maps: dict[int, list[int]] = {}
+        for j in mine:
+            by_maps.setdefault(requests[j].map_end - requests[j].map_start + 1, []).append(j)
+        for count, group in by_maps.items():
+            group_means = means[np.isin(owner, group)].reshape(len(group), count)  # rows are in request order
+            summary = map_range_summaries(group_means, model.nb_size, np.array([requests[j].line for j in group]))
+            p_over = model.calibrate(summary.p_over)
+            for k, j in enumerate(group):
+                out[j] = (float(summary.expected[k]), float(p_over[k]), int(summary.low[k]), int(summary.high[k]))
+
+    def _explain(self, stat: str, model, rows: np.ndarray, first_row: np.ndarray, stats: np.ndarray,
+                 out: list[list[str]]) -> None:
+        """The top feature contributions (pred_contrib) of each request's first map, once per distinct row."""
+        mine = np.flatnonzero(stats == stat)
+        distinct: dict[bytes, int] = {}
+        which = [distinct.setdefault(rows[first_row[j]].tobytes(), len(distinct)) for j in mine]
+        unique_rows = np.empty((len(distinct), rows.shape[1]))
+        for row_bytes, index in distinct.items():
+            unique_rows[index] = np.frombuffer(row_bytes)
+        texts = [self._top_contributions(c, v, stat) for c, v in zip(model.contributions(unique_rows), unique_rows)]
+        for j, index in zip(mine, which):
+            out[j] = list(texts[index])
+
+    def _p_map_for(self, requests: list[SingleRequest], players: list[dict], opponents: list[dict | None],
+                   now: datetime) -> list[float]:
+        """P(the player's team wins a map) where the opponent is known and a win model serves; else 0.5."""
+        paired = [j for j, (p, o) in enumerate(zip(players, opponents)) if o and p.get("team")]
+        p_map = [0.5] * len(requests)
+        if paired and "win" in self.models.serving:
+            wins = self._map_win_probabilities([players[j]["team"] for j in paired], [opponents[j] for j in paired],
+                                               [best_of_for(requests[j].map_end) for j in paired], now)
+            for j, p in zip(paired, wins):
+                p_map[j] = float(p)
+        return p_map
 
     def curve(self, player: str, stat: str, map_start: int, map_end: int) -> dict[str, Any]:
         request = SingleRequest(player, stat, 0.5, map_start, map_end)
         self._serving(stat)
-        payloads = self.player_payloads(player, None)
+        snapshot, [found] = self._lookup([request])
+        if isinstance(found, NotFound):
+            raise found
         model = self.models.bundles[self.models.serving[stat]].stats[stat]
-        means = model.predict_mean(player_matrix_from_rows(self.vectors(request, payloads)))
+        means = model.predict_mean(self._rows([request], [found[0]], [None], self.clock())[0])
         base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
         top = max(int(base.interval_80[1] * 1.6) + 2, 6)
         step = max(1, top // 60)
         lines = [k + 0.5 for k in range(0, top, step)]
         raw = np.array([base.p_over_line(x) for x in lines])
         calibrated = np.minimum.accumulate(model.calibrate(raw))  # keep the curve monotone after calibration
-        return {"player": payloads[1].get("player_name"), "stat": stat, "maps": [map_start, map_end],
-                "expected": round(base.expected, 3), "snapshot_id": payloads[0],
+        return {"player": found[0].get("player_name"), "stat": stat, "maps": [map_start, map_end],
+                "expected": round(base.expected, 3), "snapshot_id": snapshot,
                 "model_version": self.models.serving[stat],
                 "curve": [{"line": x, "p_over": round(float(p), 4)} for x, p in zip(lines, calibrated)]}
 
@@ -242,8 +293,8 @@ class Predictor:
         for given, payload in ((team_a, a), (team_b, b)):
             if payload is None:
                 raise NotFound(f"unknown team '{given}'", difflib.get_close_matches(given, names, n=5))
-        p_a, p_b_wins = self._map_win_probabilities([(a, b, best_of), (b, a, best_of)])
-        p_map = (p_a + 1 - p_b_wins) / 2  # symmetric: the model sees each pairing from both sides
+        p_a, p_b_wins = self._map_win_probabilities([a, b], [b, a], [best_of, best_of], self.clock())
+        p_map = float(p_a + 1 - p_b_wins) / 2  # symmetric: the model sees each pairing from both sides
         return {"team_a": a.get("team_name"), "team_b": b.get("team_name"), "best_of": best_of,
                 "p_team_a_map": round(p_map, 4), "p_team_b_map": round(1 - p_map, 4),
                 "p_team_a_series": round(series_win_probability(p_map, best_of), 4),
@@ -251,12 +302,11 @@ class Predictor:
                 "elo": {"team_a": a.get("elo"), "team_b": b.get("elo")},
                 "model_version": self.models.serving["win"], "snapshot_id": snapshot}
 
-    def _reasoning(self, contribution_row: np.ndarray, values: np.ndarray, stat: str, games: int,
-                   has_opponent: bool, request: SingleRequest) -> list[str]:
+    @staticmethod
+    def _top_contributions(contribution_row: np.ndarray, values: np.ndarray, stat: str) -> list[str]:
         contributions = contribution_row[:-1]  # the last column is the bias
-        order = np.argsort(-np.abs(contributions))[:3]
         lines = []
-        for index in order:
+        for index in np.argsort(-np.abs(contributions), kind="stable")[:3]:
             name, value, effect = PLAYER_FEATURES[index], values[index], contributions[index]
             if name.startswith("is_"):
                 subject = f"{'playing' if value == 1 else 'not playing'} {name[3:]}"
@@ -264,6 +314,11 @@ class Predictor:
                 subject = f"{name.replace('_', ' ')} = {'unknown' if np.isnan(value) else f'{value:.2f}'}"
             lines.append(f"{subject} {'raises' if effect > 0 else 'lowers'} expected {stat} by "
                          f"{abs(np.expm1(effect)) * 100:.0f}%")
+        return lines
+
+    @staticmethod
+    def _caveats(games: int, has_opponent: bool, request: SingleRequest) -> list[str]:
+        lines = []
         if games < SHORT_HISTORY:
             lines.append(f"short history: {games} game(s) on record, so the league/position baseline weighs heavily")
         if not has_opponent:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 import polars as pl
 import redis
 from pyiceberg.catalog import Catalog
 
+from outscaled.features.as_of_now import player_base_row, team_conceded, team_side, timestamp
 from outscaled.lakehouse.tables import read_table
 from outscaled.models.features import PLAYER_FEATURES, schema_hash
 
@@ -64,21 +66,45 @@ def build_payloads(catalog: Catalog) -> dict[str, Any]:
             "patch_first_seen": str(patch_first_seen) if patch_first_seen else None, "latest_patch": latest_patch}
 
 
+def _team_value(team: dict[str, Any]) -> dict[str, Any]:
+    """A team's packed value: names, its side of a model row and what it concedes per position."""
+    return {"team_key": team["team_key"], "team_name": team.get("team_name"), "league": team.get("league"),
+            "elo": team.get("elo"), "games_played": team.get("games_played") or 0,
+            "last_game": timestamp(team.get("last_game_start")), "side": team_side(team),
+            "conceded": team_conceded(team)}
+
+
+def _player_value(player: dict[str, Any], team: dict[str, Any] | None, baseline: dict[str, Any] | None) -> dict[str, Any]:
+    """A player's packed value: names, the request-independent part of its model row, its team's side."""
+    return {"player_key": player["player_key"], "player_name": player.get("player_name"),
+            "team_key": player.get("team_key"), "team_name": player.get("team_name"),
+            "position": player.get("position"), "league": player.get("league"),
+            "games_played": player.get("games_played") or 0, "last_game_start": player.get("last_game_start"),
+            "last_game": timestamp(player.get("last_game_start")), "row": player_base_row(player, team, baseline),
+            "team": _team_value(team) if team else None}
+
+
+def packed_values(payloads: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Player and team values as stored in Redis (JSON, NaN written as null)."""
+    players = {k: orjson.dumps(_player_value(p, payloads["teams"].get(p.get("team_key")),
+                                             payloads["baselines"].get(p.get("league"), {}).get(p.get("position"))))
+               for k, p in payloads["players"].items()}
+    teams = {k: orjson.dumps(_team_value(t)) for k, t in payloads["teams"].items()}
+    return players, teams
+
+
 def publish(client: redis.Redis, catalog: Catalog, model_versions: dict[str, str]) -> SnapshotInfo:
     payloads = build_payloads(catalog)
     created = datetime.now(timezone.utc)
     snapshot_id = created.strftime("s%Y%m%d%H%M%S%f")
     pipe = client.pipeline(transaction=False)
-    for player_key, payload in payloads["players"].items():
-        # One packed value per player: its own state, its team's and its league/position baseline, so a
-        # prediction needs a single MGET (player + opponent team).
-        packed = {**payload, "team": payloads["teams"].get(payload.get("team_key")),
-                  "baseline": payloads["baselines"].get(payload.get("league"), {}).get(payload.get("position"))}
-        pipe.set(key(snapshot_id, "p", player_key), json.dumps(packed))
-    for team_key, payload in payloads["teams"].items():
-        pipe.set(key(snapshot_id, "t", team_key), json.dumps(payload))
-    for league, payload in payloads["baselines"].items():
-        pipe.set(key(snapshot_id, "b", league), json.dumps(payload))
+    # One packed value per player (its state, its team's and its position baseline, ready as the fixed
+    # part of a model row) and one per team, so a prediction needs a single MGET (player + opponent).
+    players, teams = packed_values(payloads)
+    for player_key, value in players.items():
+        pipe.set(key(snapshot_id, "p", player_key), value)
+    for team_key, value in teams.items():
+        pipe.set(key(snapshot_id, "t", team_key), value)
     index = [{"key": k, "name": p.get("player_name"), "team": p.get("team_name"), "league": p.get("league"),
               "position": p.get("position"), "games": p.get("games_played")} for k, p in payloads["players"].items()]
     teams = [{"key": k, "name": t.get("team_name"), "league": t.get("league"), "elo": t.get("elo")}

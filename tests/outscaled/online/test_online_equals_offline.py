@@ -1,17 +1,19 @@
 """What the service reads from Redis is exactly the feature code's as-of-now vector, and the predictor
 gives the champion model's own numbers."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
 
-from outscaled.features.as_of_now import player_vector
+from outscaled.features.as_of_now import (
+    TEAM_SIDE, TEAM_STATE, complete_player_rows, player_base_row, team_conceded, team_side, timestamp,
+)
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
 from outscaled.models.distributions import map_range_distribution
-from outscaled.models.features import PLAYER_NUMERIC, player_matrix
+from outscaled.models.features import PLAYER_FEATURES, player_matrix
 from outscaled.online.predictor import Predictor, NotFound
 from outscaled.online.requests import SingleRequest
 from outscaled.online.redis_server import connect
@@ -34,13 +36,18 @@ def predictor(served_home):
     os.environ.pop("OUTSCALED_HOME", None)
 
 
-def _offline_vector(catalog, player_key: str, opponent_key: str, map_number: int, best_of: int) -> dict:
-    """The as-of-now vector straight from the gold tables (no Redis)."""
+def _offline_rows(catalog, player_key: str, opponent_key: str, map_numbers: list[int], best_of: int) -> np.ndarray:
+    """The as-of-now rows straight from the gold tables (no Redis), with the feature code."""
     payloads = build_payloads(catalog)
     player = payloads["players"][player_key]
-    return player_vector(player, payloads["teams"].get(player["team_key"]), payloads["teams"][opponent_key],
-                         payloads["baselines"][player["league"]][player["position"]], NOW, map_number, best_of, 0,
-                         payloads["patch_first_seen"])
+    opponent = payloads["teams"][opponent_key]
+    base = player_base_row(player, payloads["teams"].get(player["team_key"]),
+                           payloads["baselines"][player["league"]][player["position"]])
+    n = len(map_numbers)
+    conceded = team_conceded(opponent).get(player["position"], [np.nan] * 5)
+    return complete_player_rows(np.array([base] * n), np.full(n, timestamp(player["last_game_start"])),
+                                np.array([team_side(opponent)] * n), np.array([conceded] * n),
+                                np.array(map_numbers), np.full(n, best_of), NOW, payloads["patch_first_seen"])
 
 
 def test_redis_vector_equals_the_feature_code(predictor, served_settings):
@@ -48,17 +55,24 @@ def test_redis_vector_equals_the_feature_code(predictor, served_settings):
     catalog = open_catalog(settings)
     state = read_table(catalog.load_table("gold.player_current_state"))
     busiest = state.sort(["games_played", "player_key"], descending=[True, False]).row(0, named=True)
-    opponent = read_table(catalog.load_table("gold.team_current_state")).filter(
-        pl.col("team_key") != busiest["team_key"]).sort("team_key")["team_key"][0]
-    request = SingleRequest(busiest["player_name"], "kills", 4.5, 1, 2, opponent=opponent)
-    online = service.vectors(request, service.player_payloads(request.player, request.opponent))
-    for map_number, row in zip((1, 2), online):
-        offline = _offline_vector(catalog, busiest["player_key"], opponent, map_number, 3)
-        for column in PLAYER_NUMERIC:
-            assert row[column] == pytest.approx(offline[column], nan_ok=True) or (row[column] is None and offline[column] is None), column
-    # the state columns are the gold table's values, untouched by the trip through Redis
-    assert online[0]["kills_ewm"] == pytest.approx(busiest["kills_ewm"])
-    assert online[0]["games_played"] == busiest["games_played"]
+    teams = read_table(catalog.load_table("gold.team_current_state"))
+    opponent = teams.filter(pl.col("team_key") != busiest["team_key"]).sort("team_key").row(0, named=True)
+    request = SingleRequest(busiest["player_name"], "kills", 4.5, 1, 2, opponent=opponent["team_key"])
+    online = service.feature_rows(request)
+    offline = _offline_rows(catalog, busiest["player_key"], opponent["team_key"], [1, 2], 3)
+    np.testing.assert_allclose(online, offline, rtol=0, atol=1e-9)
+    # the values are the gold tables' own, untouched by the trip through Redis
+    column = {name: i for i, name in enumerate(PLAYER_FEATURES)}
+    assert online[0, column["kills_ewm"]] == pytest.approx(busiest["kills_ewm"])
+    assert online[0, column["games_played"]] == busiest["games_played"]
+    assert online[1, column["map_number"]] == 2 and online[0, column["best_of"]] == 3
+    assert online[0, column["opponent_elo"]] == pytest.approx(opponent["elo"])
+    assert online[0, column["opponent_win_ewm"]] == pytest.approx(opponent["win_ewm"], nan_ok=True)
+    conceded = read_table(catalog.load_table("gold.team_conceded_current_state")).filter(
+        (pl.col("team_key") == opponent["team_key"]) & (pl.col("position") == busiest["position"]))
+    if conceded.height:
+        assert online[0, column["opponent_conceded_kills_avg_10"]] == pytest.approx(conceded["kills_avg_10"][0],
+                                                                                    nan_ok=True)
 
 
 def test_prediction_equals_the_model_called_directly(predictor):
@@ -67,13 +81,23 @@ def test_prediction_equals_the_model_called_directly(predictor):
     request = SingleRequest(name, "assists", 6.5, 1, 3)
     answer = service.single(request)
     model = service.models.bundles[answer["model_version"]].stats["assists"]
-    vectors = service.vectors(request, service.player_payloads(name, None))
-    means = model.predict_mean(player_matrix(pl.DataFrame(vectors, infer_schema_length=None)))
+    means = model.booster.predict(service.feature_rows(request))
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 6.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
     assert answer["p_over"] == pytest.approx(float(model.calibrate(np.array([direct.p_over]))[0]), abs=1e-4)
     assert answer["interval"] == list(direct.interval_80)
     assert answer["p_over"] + answer["p_under"] == pytest.approx(1.0)
+
+
+def test_a_batch_answers_like_single_requests(predictor):
+    service, _ = predictor
+    names = [p["name"] for p in service.search_players("")[:6]]
+    asked = (("kills", 2.5, 1, 2), ("cs", 480.5, 1, 2), ("deaths", 1.5, 1, 1), ("assists", 14.5, 1, 3),
+             ("kills", 0.5, 2, 5))
+    requests = [SingleRequest(name, stat, line, start, end) for name in names
+                for stat, line, start, end in asked if stat in service.models.serving]
+    assert len({r.stat for r in requests}) >= 2
+    assert service.many(requests) == [service.single(r) for r in requests]
 
 
 def test_same_input_same_output_and_unknown_players(predictor):
@@ -96,9 +120,25 @@ def test_every_player_who_played_gets_an_answer(predictor, served_settings):
         assert any("short history" in line for line in answer["reasoning"])
 
 
-def test_online_matrix_equals_the_offline_matrix(served_settings):
-    """The request path builds the model matrix from dicts; it must equal the DataFrame path on gold rows."""
-    from outscaled.models.features import player_matrix_from_rows
-
-    features = read_table(open_catalog(served_settings).load_table("gold.player_features")).head(300)
-    np.testing.assert_array_equal(player_matrix(features), player_matrix_from_rows(features.to_dicts()))
+def test_online_rows_equal_the_offline_matrix(served_settings):
+    """Assembled the online way (base row + request), a gold row's own values give its offline matrix row:
+    every column lands where the models expect it."""
+    features = read_table(open_catalog(served_settings).load_table("gold.player_features")).sample(300, seed=7)
+    offline = player_matrix(features)
+    for i, row in enumerate(features.iter_rows(named=True)):
+        team = {c: row[f"team_{c}"] for c in TEAM_STATE} | {"elo": row["team_elo"]}
+        opponent = [row[f"opponent_{c}"] for c in TEAM_SIDE]
+        baseline = {f"baseline_{s}": row[f"position_baseline_{s}"] for s in
+                    ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share")}
+        baseline["baseline_games"] = row["position_baseline_games"]
+        conceded = [row[f"opponent_conceded_{s}_avg_10"] for s in ("kills", "deaths", "assists", "cs")]
+        days = row["days_since_last_game"]
+        last = np.nan if days is None else timestamp(NOW) - days * 86_400
+        patch = None if row["days_since_patch"] is None else NOW - timedelta(days=row["days_since_patch"])
+        online = complete_player_rows(
+            np.array([player_base_row(row, team, baseline)]), np.array([last]), np.array([opponent], dtype=float),
+            np.array([conceded + [row["opponent_conceded_games"]]], dtype=float), np.array([row["map_number"]]),
+            np.array([row["best_of"]]), NOW, patch and patch.isoformat(), playoffs=row["playoffs"])[0]
+        side = PLAYER_FEATURES.index("is_blue")  # the side is a draft fact: the pre-draft service never knows it
+        np.testing.assert_allclose(np.delete(online, side), np.delete(offline[i], side), rtol=1e-9, atol=1e-6,
+                                   err_msg=row["player_key"])
