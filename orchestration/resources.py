@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -29,11 +30,9 @@ class LakehouseResource(ConfigurableResource):
                    landing_dir=str(settings.landing_dir), watch_dir=str(settings.watch_dir))
 
     def catalog(self) -> Catalog:
-        settings = load_settings()
-        return open_catalog(Settings(
-            environment=settings.environment, home=settings.home, catalog_name=self.catalog_name,
-            catalog_uri=self.catalog_uri, catalog_type=self.catalog_type, warehouse=self.warehouse,
-            watch_dir=Path(self.watch_dir), redis_url=settings.redis_url, clickhouse_url=settings.clickhouse_url))
+        return open_catalog(replace(load_settings(), catalog_name=self.catalog_name, catalog_uri=self.catalog_uri,
+                                    catalog_type=self.catalog_type, warehouse=self.warehouse,
+                                    watch_dir=Path(self.watch_dir)))
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:

@@ -62,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
 
     args = parser.parse_args(argv)
+    from outscaled.online.redis_server import embedded_running, stop_embedded
+
+    try:
+        settings = load_settings()
+        redis_was_running = embedded_running(settings)
+    except Exception:  # reported by the command itself below
+        settings, redis_was_running = None, True
     try:
         handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
                     "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots}
@@ -69,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # every command ends with one clear message, not a traceback
         console.print(f"[bold red]error:[/] {str(error).strip() or error.__class__.__name__}")
         return 1
+    finally:
+        # An embedded redis-server this command started is stopped with it (its data is kept on disk,
+        # append-only file); one that was already running (e.g. for `outscaled serve`) is left alone.
+        if settings and not redis_was_running and embedded_running(settings):
+            stop_embedded(settings)
 
 
 def _date_orders(pairs: list[str]) -> dict[str, str]:

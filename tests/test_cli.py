@@ -28,6 +28,18 @@ def test_ingest_then_materialize_picks_up_pending_landed_files(home, capsys):
     assert _count(capsys, "select count(*) from bronze.source_files") == 1
     assert main(["materialize"]) == 0  # nothing pending: same tables
     assert _count(capsys, "select count(distinct game_id) from bronze.team_games") == 155
+    # the embedded redis-server the job started (feature snapshot) stopped with the command, data kept
+    from outscaled.config import load_settings
+    from outscaled.online.redis_server import connect, embedded_running, stop_embedded
+    from outscaled.online.snapshot import list_snapshots
+
+    settings = load_settings()
+    assert not embedded_running(settings)
+    assert main(["snapshots", "list"]) == 0 and not embedded_running(settings)
+    try:
+        assert len(list_snapshots(connect(settings))) == 1  # materialize published it; read back from disk
+    finally:
+        stop_embedded(settings)
 
 
 def test_ingest_missing_path_is_a_clear_error(home, capsys):

@@ -66,6 +66,10 @@ def stop_embedded(settings: Settings) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+def embedded_running(settings: Settings) -> bool:
+    return not settings.redis_url and _ping(embedded_url(settings))
+
+
 def connect(settings: Settings, start: bool = True) -> redis.Redis:
     """A client for the configured Redis (starting the embedded one when no REDIS_URL is set)."""
     url = settings.redis_url or (start_embedded(settings) if start else embedded_url(settings))
