@@ -25,7 +25,8 @@ def print_table(title: str, metrics: dict) -> None:
     for model, values in metrics.items():
         if not values.get("n"):
             continue
-        for method, scores in [("model", values["model"]), *values["baselines"].items()]:
+        for method, scores in [("model", values["model"]), *values.get("variants", {}).items(),
+                               *values["baselines"].items()]:
             print(f"{model:8} {values['n']:>6} {method:16} {scores['log_loss']:>9.4f} {scores['brier']:>7.4f} "
                   f"{scores['accuracy']:>6.3f} {scores.get('ece', float('nan')):>7.4f} "
                   f"{scores.get('mae', float('nan')):>7.3f}")
