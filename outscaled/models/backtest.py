@@ -30,7 +30,7 @@ from outscaled.models.features import (
 from outscaled.models.scoring import nb_p_over, score_stat, score_win, stat_metrics, win_metrics
 
 MIN_TRAIN_ROWS = 2000
-MIN_LAYER_ROWS = 2000  # out-of-fold rows (all stats) before the layers are fitted at all
+MIN_LAYER_ROWS = 500  # out-of-fold rows (all stats) before the layers are fitted at all (as calibration)
 
 
 @dataclass

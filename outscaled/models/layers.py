@@ -88,7 +88,8 @@ def point_in_time_sums(rows: pl.DataFrame, keys: tuple[str, ...], base: str) -> 
                .select(*by, "game_start", "games", "actual", "predicted"))
     queries = rows.select(*by, "series_start").with_row_index("_i").sort("series_start")
     joined = queries.join_asof(history, left_on="series_start", right_on="game_start", by=by,
-                               strategy="backward", allow_exact_matches=False)
+                               strategy="backward", allow_exact_matches=False,
+                               check_sortedness=False)  # both sides are sorted on the whole column
     return joined.sort("_i").select(pl.col("games").fill_null(0).cast(pl.Float64),
                                     pl.col("actual").fill_null(0.0), pl.col("predicted").fill_null(0.0))
 
