@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# LightGBM's OpenMP threads spin while waiting by default, which stalls training on a shared box
+# (see benchmarks/train_all.py); set before LightGBM is first loaded. Results do not depend on it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest
 
