@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -81,10 +82,12 @@ def train_and_register(settings: Settings, catalog: Catalog, result: BacktestRes
     version = new_version()
     window = {"first_game": str(players["game_start"].min()), "last_game": str(end),
               "backtest_months": result.months}
-    save_bundle(settings, bundle, version, {"training_window": window, "data_snapshot": snapshot,
-                                            "backtest_metrics": metrics,
-                                            "nb_size": {s: bundle.stats[s].nb_size for s in STATS},
-                                            "layer_priors": bundle.layers.priors if bundle.layers else None})
+    metadata = {"training_window": window, "data_snapshot": snapshot, "backtest_metrics": metrics,
+                "nb_size": {s: bundle.stats[s].nb_size for s in STATS}}
+    if bundle.layers is not None:  # BentoML metadata holds no None and no infinity ("off": the layer is off)
+        metadata["layer_priors"] = {layer: {s: v if math.isfinite(v) else "off" for s, v in priors.items()}
+                                    for layer, priors in bundle.layers.priors.items()}
+    save_bundle(settings, bundle, version, metadata)
     decisions = register(catalog, version, metrics, bundle.train_end, bundle.rows, schema_hash(PLAYER_FEATURES),
                          snapshot)
     return version, decisions, metrics
