@@ -25,7 +25,8 @@ def print_table(title: str, metrics: dict) -> None:
     for model, values in metrics.items():
         if not values.get("n"):
             continue
-        for method, scores in [("model", values["model"]), *values["baselines"].items()]:
+        for method, scores in [("model", values["model"]), *values.get("variants", {}).items(),
+                               *values["baselines"].items()]:
             print(f"{model:8} {values['n']:>6} {method:16} {scores['log_loss']:>9.4f} {scores['brier']:>7.4f} "
                   f"{scores['accuracy']:>6.3f} {scores.get('ece', float('nan')):>7.4f} "
                   f"{scores.get('mae', float('nan')):>7.3f}")
@@ -55,6 +56,13 @@ def main() -> None:
         print(f"walk-forward backtest: {backtest_s:.1f} s; final training of all models: {train_s:.1f} s "
               f"(target < 300 s: {'met' if train_s < 300 else 'MISSED'}); peak memory "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB; version {version}")
+        out = ROOT / "benchmarks" / "out"
+        out.mkdir(exist_ok=True)
+        result.player_predictions.write_parquet(out / "backtest_predictions.parquet")  # for a closer look
+        from outscaled.models.store import load_bundle
+
+        layers = load_bundle(settings, version).layers
+        print(f"adjustment layers' priors (games; inf = off): {layers.priors if layers else 'none fitted'}")
         print_table("walk-forward backtest, all months", result.metrics())
         print_table("walk-forward backtest, games from 2025-01-01 (each month trained on everything before it)",
                     result.metrics(datetime(2025, 1, 1)))

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 
-# Idle OpenMP threads (LightGBM) must sleep, not spin: spinning steals the CPU other requests need.
-# Read when the OpenMP runtime loads, so this comes before anything imports lightgbm.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import bentoml
 
-import bentoml  # noqa: E402
-
-from bentos.app import app  # noqa: E402
-from outscaled.config import load_settings  # noqa: E402
-from outscaled.lakehouse.catalog import open_catalog  # noqa: E402
-from outscaled.models.registry import champions, read_registry  # noqa: E402
-from outscaled.models.store import load_bundle  # noqa: E402
-from outscaled.online.predictor import Models, Predictor  # noqa: E402
-from outscaled.online.redis_server import connect  # noqa: E402
+from bentos.app import app
+from outscaled.config import load_settings
+from outscaled.lakehouse.catalog import open_catalog
+from outscaled.models.registry import champions, read_registry
+from outscaled.models.store import load_bundle
+from outscaled.online.predictor import Models, Predictor
+from outscaled.online.redis_server import connect
 
 
 def load_models() -> tuple[Models, list[dict]]:

@@ -247,7 +247,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not metrics.get("n"):
             table.add_row(model, "0", "", "", "", "", "", "")
             continue
-        for method, values in [("model", metrics["model"]), *metrics["baselines"].items()]:
+        for method, values in [("model", metrics["model"]), *metrics.get("variants", {}).items(),
+                               *metrics["baselines"].items()]:
             table.add_row(model, str(metrics["n"]), method, *[f"{values[k]:.4f}" if k in values else ""
                                                               for k in ("log_loss", "brier", "accuracy", "ece", "mae")])
     Console(width=None if sys.stdout.isatty() else 200).print(table)

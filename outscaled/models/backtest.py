@@ -4,6 +4,11 @@ Test rows are the games of series that start in the month; training rows are gam
 the month (so before every test series). The NB size and the isotonic calibration of month m are fitted
 on the out-of-fold predictions of earlier months only. The final (champion candidate) models use all
 data, with NB size and calibration from all out-of-fold predictions.
+
+After the months are scored, the adjustment layers (patch meta, champion) are evaluated the same way on
+the out-of-fold rows (outscaled.models.layers.with_layers): every row's factors come from earlier games'
+rows only, so the pre-draft model (`model`, the gated metric) and the layered modes (`model_meta`,
+`model_post_draft`) are scored on the same unseen games.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import polars as pl
 from outscaled.models.estimators import (
     StatModel, WinModel, fit_calibrator, train_stat_model, train_win_model,
 )
+from outscaled.models.layers import Layers, fit_layers, with_layers
 from outscaled.models.features import (
     PLAYER_FEATURES, STATS, TEAM_FEATURES, one_row_per_game, player_matrix, team_matrix,
 )
 from outscaled.models.scoring import nb_p_over, score_stat, score_win, stat_metrics, win_metrics
 
 MIN_TRAIN_ROWS = 2000
+MIN_LAYER_ROWS = 500  # out-of-fold rows (all stats) before the layers are fitted at all (as calibration)
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Bundle:
     win: WinModel
     train_end: datetime  # trained on games that started before this
     rows: int
+    layers: Layers | None = None  # fitted on out-of-fold rows; None without enough of them
 
 
 @dataclass
@@ -59,8 +67,9 @@ def _month_starts(series_starts: pl.Series) -> list[datetime]:
 
 
 def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
-               oof: pl.DataFrame | None = None) -> Bundle:
-    """Train every model on games that started before `before`; NB size and calibration from `oof`."""
+               oof: pl.DataFrame | None = None, layers: bool = True) -> Bundle:
+    """Train every model on games that started before `before`; NB size, calibration and (with `layers`)
+    the adjustment layers from `oof`."""
     train = players.filter(pl.col("game_start") < before)
     matrix = player_matrix(train)
     models: dict[str, StatModel] = {}
@@ -77,7 +86,10 @@ def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
     games = one_row_per_game(teams.filter(pl.col("game_start") < before))
     win = train_win_model(team_matrix(games), games["target_result"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
                           TEAM_FEATURES)
-    return Bundle(models, win, before, train.height)
+    fitted = None
+    if layers and oof is not None and (oof["series_start"] < before).sum() >= MIN_LAYER_ROWS:
+        fitted = fit_layers(oof, before)
+    return Bundle(models, win, before, train.height, fitted)
 
 
 def _usable_oof(oof: pl.DataFrame | None, stat: str, before: datetime) -> pl.DataFrame | None:
@@ -100,7 +112,7 @@ def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: dateti
             continue
         next_month = (month + timedelta(days=32)).replace(day=1)
         oof = pl.concat(predictions) if predictions else None
-        bundle = fit_bundle(players, teams, month, oof)
+        bundle = fit_bundle(players, teams, month, oof, layers=False)
         test = players.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
         fallback = {s: float(players.filter(pl.col("game_start") < month)[f"target_{s}"].mean() or 0) for s in STATS}
         for stat in STATS:
@@ -113,5 +125,7 @@ def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: dateti
             win_predictions.append(scored_wins.with_columns(pl.lit(month.strftime("%Y-%m")).alias("month")))
         done.append(month.strftime("%Y-%m"))
         progress(f"backtest {month:%Y-%m}: trained on {bundle.rows} rows, scored {test.height}")
-    return BacktestResult(pl.concat(predictions) if predictions else pl.DataFrame(),
+    if predictions:
+        progress("backtest: adjustment layers on the out-of-fold rows")
+    return BacktestResult(with_layers(pl.concat(predictions)) if predictions else pl.DataFrame(),
                           pl.concat(win_predictions) if win_predictions else pl.DataFrame(), done)

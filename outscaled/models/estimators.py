@@ -45,29 +45,19 @@ class StatModel:
         return self.booster.predict(matrix, pred_contrib=True, num_threads=prediction_threads(len(matrix)))
 
     def calibrate(self, p_over: np.ndarray) -> np.ndarray:
-        """The isotonic map (piecewise linear between its thresholds, clipped at the ends)."""
-        if self.calibrator is None:
-            return p_over
-        x, y = self.calibrator.X_thresholds_, self.calibrator.y_thresholds_
-        return np.clip(np.interp(p_over, x, y), 1e-4, 1 - 1e-4)
+        return apply_calibrator(self.calibrator, p_over)
 
     def to_files(self) -> dict[str, str]:
-        calibration = None
-        if self.calibrator is not None:
-            calibration = {"x": self.calibrator.X_thresholds_.tolist(), "y": self.calibrator.y_thresholds_.tolist()}
         return {"booster.txt": self.booster.model_to_string(),
-                "extra.json": json.dumps({"stat": self.stat, "nb_size": self.nb_size, "calibration": calibration,
+                "extra.json": json.dumps({"stat": self.stat, "nb_size": self.nb_size,
+                                          "calibration": calibrator_to_json(self.calibrator),
                                           "feature_names": self.feature_names})}
 
     @classmethod
     def from_files(cls, files: dict[str, str]) -> "StatModel":
         extra = json.loads(files["extra.json"])
-        calibrator = None
-        if extra["calibration"]:
-            calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            calibrator.fit(extra["calibration"]["x"], extra["calibration"]["y"])
-        return cls(extra["stat"], lgb.Booster(model_str=files["booster.txt"]), float(extra["nb_size"]), calibrator,
-                   extra["feature_names"])
+        return cls(extra["stat"], lgb.Booster(model_str=files["booster.txt"]), float(extra["nb_size"]),
+                   calibrator_from_json(extra["calibration"]), extra["feature_names"])
 
 
 def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
@@ -81,6 +71,28 @@ def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_
     else:
         size = fit_nb_size(target[keep], booster.predict(matrix[keep]))
     return StatModel(stat, booster, size, None, feature_names)
+
+
+def apply_calibrator(calibrator: IsotonicRegression | None, p_over: np.ndarray) -> np.ndarray:
+    """The isotonic map (piecewise linear between its thresholds, clipped at the ends); identity without one."""
+    if calibrator is None:
+        return p_over
+    x, y = calibrator.X_thresholds_, calibrator.y_thresholds_
+    return np.clip(np.interp(p_over, x, y), 1e-4, 1 - 1e-4)
+
+
+def calibrator_to_json(calibrator: IsotonicRegression | None) -> dict | None:
+    if calibrator is None:
+        return None
+    return {"x": calibrator.X_thresholds_.tolist(), "y": calibrator.y_thresholds_.tolist()}
+
+
+def calibrator_from_json(calibration: dict | None) -> IsotonicRegression | None:
+    if not calibration:
+        return None
+    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    calibrator.fit(calibration["x"], calibration["y"])
+    return calibrator
 
 
 def fit_calibrator(raw_p_over: np.ndarray, outcome: np.ndarray) -> IsotonicRegression | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -40,7 +41,8 @@ def metrics_rows(result: BacktestResult) -> pl.DataFrame:
         for model, metrics in result.metrics(since).items():
             if not metrics.get("n"):
                 continue
-            for method, values in [("model", metrics["model"]), *metrics["baselines"].items()]:
+            for method, values in [("model", metrics["model"]), *metrics.get("variants", {}).items(),
+                                   *metrics["baselines"].items()]:
                 rows.append({"scope": scope, "model": model, "method": method, "n": metrics["n"], **values})
     for month in result.months:
         start = datetime.strptime(month, "%Y-%m")
@@ -49,7 +51,8 @@ def metrics_rows(result: BacktestResult) -> pl.DataFrame:
         sub = BacktestResult(players, wins if wins is not None else pl.DataFrame(), [month])
         for model, metrics in sub.metrics(start).items():
             if metrics.get("n"):
-                rows.append({"scope": month, "model": model, "method": "model", "n": metrics["n"], **metrics["model"]})
+                for method, values in [("model", metrics["model"]), *metrics.get("variants", {}).items()]:
+                    rows.append({"scope": month, "model": model, "method": method, "n": metrics["n"], **values})
     return pl.DataFrame(rows, schema={"scope": pl.String, "model": pl.String, "method": pl.String, "n": pl.Int64,
                                       "log_loss": pl.Float64, "brier": pl.Float64, "accuracy": pl.Float64,
                                       "ece": pl.Float64, "mae": pl.Float64})
@@ -79,9 +82,12 @@ def train_and_register(settings: Settings, catalog: Catalog, result: BacktestRes
     version = new_version()
     window = {"first_game": str(players["game_start"].min()), "last_game": str(end),
               "backtest_months": result.months}
-    save_bundle(settings, bundle, version, {"training_window": window, "data_snapshot": snapshot,
-                                            "backtest_metrics": metrics,
-                                            "nb_size": {s: bundle.stats[s].nb_size for s in STATS}})
+    metadata = {"training_window": window, "data_snapshot": snapshot, "backtest_metrics": metrics,
+                "nb_size": {s: bundle.stats[s].nb_size for s in STATS}}
+    if bundle.layers is not None:  # BentoML metadata holds no None and no infinity ("off": the layer is off)
+        metadata["layer_priors"] = {layer: {s: v if math.isfinite(v) else "off" for s, v in priors.items()}
+                                    for layer, priors in bundle.layers.priors.items()}
+    save_bundle(settings, bundle, version, metadata)
     decisions = register(catalog, version, metrics, bundle.train_end, bundle.rows, schema_hash(PLAYER_FEATURES),
                          snapshot)
     return version, decisions, metrics

@@ -37,7 +37,8 @@ def score_stat(model: StatModel, frame: pl.DataFrame, fallback_mean: float) -> p
     mvp_std = np.maximum(rows[f"mvp_std_{stat}"].fill_nan(None).fill_null(np.sqrt(fallback_mean)).to_numpy(), 0.5)
     return pl.DataFrame({
         "game_id": rows["game_id"], "player_key": rows["player_key"], "series_start": rows["series_start"],
-        "stat": [stat] * rows.height, "line": line, "target": target, "outcome": (target > line).astype(float),
+        "game_start": rows["game_start"], "position": rows["position"], "patch": rows["patch"],
+        "champion": rows["champion"], "stat": [stat] * rows.height, "nb_size": [model.nb_size] * rows.height, "line": line, "target": target, "outcome": (target > line).astype(float),
         "expected": mean, "p_over_raw": raw, "p_over": model.calibrate(raw),
         "rolling_poisson_expected": poisson_mean,
         "rolling_poisson_p_over": 1 - st.poisson.cdf(np.floor(line), np.clip(poisson_mean, 1e-6, None)),
@@ -65,6 +66,10 @@ def stat_metrics(scored: pl.DataFrame) -> dict:
     return {
         "n": scored.height,
         "model": probability_metrics(scored["p_over"].to_numpy(), y, scored["expected"].to_numpy(), target),
+        # the adjustment layers' modes (outscaled.models.layers), where the rows carry them
+        "variants": {f"model_{mode}": probability_metrics(scored[f"p_over_{mode}"].to_numpy(), y,
+                                                          scored[f"expected_{mode}"].to_numpy(), target)
+                     for mode in _layer_modes(scored.columns)},
         "baselines": {
             "rolling_poisson": probability_metrics(scored["rolling_poisson_p_over"].to_numpy(), y,
                                                    scored["rolling_poisson_expected"].to_numpy(), target),
@@ -72,6 +77,10 @@ def stat_metrics(scored: pl.DataFrame) -> dict:
                                               scored["mvp_normal_expected"].to_numpy(), target),
         },
     }
+
+
+def _layer_modes(columns: list[str]) -> list[str]:
+    return [c.removeprefix("p_over_") for c in columns if c.startswith("p_over_") and not c.startswith("p_over_raw")]
 
 
 def win_metrics(scored: pl.DataFrame) -> dict:

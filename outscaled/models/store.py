@@ -11,6 +11,7 @@ from outscaled.config import Settings
 from outscaled.models.backtest import Bundle
 from outscaled.models.estimators import StatModel, WinModel
 from outscaled.models.features import PLAYER_FEATURES, STATS, TEAM_FEATURES, schema_hash
+from outscaled.models.layers import Layers
 
 MODEL_NAME = "outscaled-stat-lines"
 
@@ -51,6 +52,9 @@ def save_bundle(settings: Settings, bundle: Bundle, version: str, metadata: dict
                 (root / f"{stat}.{name}").write_text(text)
         for name, text in bundle.win.to_files().items():
             (root / f"win.{name}").write_text(text)
+        if bundle.layers is not None:
+            for name, text in bundle.layers.to_files().items():
+                (root / f"layers.{name}").write_text(text)
     return version
 
 
@@ -62,7 +66,11 @@ def load_bundle(settings: Settings, version: str) -> Bundle:
     stats = {stat: StatModel.from_files({n: (root / f"{stat}.{n}").read_text() for n in ("booster.txt", "extra.json")})
              for stat in STATS}
     win = WinModel.from_files({n: (root / f"win.{n}").read_text() for n in ("booster.txt", "extra.json")})
-    return Bundle(stats, win, datetime.fromisoformat(model.info.metadata["train_end"]), int(model.info.metadata["rows"]))
+    layers = None
+    if (root / "layers.layers.json").exists():  # versions saved before the layers existed have none
+        layers = Layers.from_files({n: (root / f"layers.{n}").read_text() for n in Layers.file_names()})
+    return Bundle(stats, win, datetime.fromisoformat(model.info.metadata["train_end"]), int(model.info.metadata["rows"]),
+                  layers)
 
 
 def _jsonable(value):

@@ -22,7 +22,8 @@ from outscaled.models.distributions import (
     map_range_distribution, map_range_summaries, probability_maps_played, series_win_probability,
 )
 from outscaled.models.features import PLAYER_FEATURES, schema_hash
-from outscaled.online.requests import SingleRequest
+from outscaled.models.layers import LAYERS, normalise_champion
+from outscaled.online.requests import RequestError, SingleRequest
 from outscaled.online.snapshot import POINTER, key
 
 SHORT_HISTORY = 10
@@ -178,10 +179,23 @@ class Predictor:
         return self.models.serving[model]
 
     def single(self, request: SingleRequest) -> dict[str, Any]:
-        answer = self.many([request])[0]
+        try:
+            answer = self.many([request])[0]
+        except RequestError as error:  # many() names the field as in a batch: requests[0].champion
+            raise RequestError(error.field.split(".", 1)[-1], error.message) from error
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def _check_champions(self, requests: list[SingleRequest]) -> None:
+        """An unknown champion is a bad field (422) with the closest names, never a silent factor 1."""
+        for i, r in enumerate(requests):
+            layers = self.models.bundles[self.models.serving[r.stat]].layers
+            if r.champion and layers is not None and normalise_champion(r.champion) not in layers.champions:
+                close = difflib.get_close_matches(normalise_champion(r.champion), list(layers.champions), n=5)
+                names = ", ".join(layers.champions[c] for c in close) or "none"
+                raise RequestError(f"requests[{i}].champion",
+                                   f"unknown champion '{r.champion}' (closest: {names})")
 
     def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
         """Answers in order (a NotFound in place of an unknown player or team). One MGET for all players and
@@ -189,6 +203,7 @@ class Predictor:
         kind; contributions computed once per distinct row; the map-range sums computed together."""
         for stat in {r.stat for r in requests}:
             self._serving(stat)
+        self._check_champions(requests)
         snapshot, found = self._lookup(requests)
         answers: list[Any] = [f if isinstance(f, NotFound) else None for f in found]
         served = [i for i, f in enumerate(found) if not isinstance(f, NotFound)]
@@ -204,12 +219,15 @@ class Predictor:
         means = np.empty(len(rows))
         summaries: dict[int, tuple[float, float, int, int]] = {}
         reasons: list[list[str]] = [[] for _ in chosen]
+        adjustments: list[list[str]] = [[] for _ in chosen]
         for stat in dict.fromkeys(stats.tolist()):
-            model = self.models.bundles[self.models.serving[stat]].stats[stat]
+            bundle = self.models.bundles[self.models.serving[stat]]
             mine = stats[owner] == stat
-            means[mine] = model.predict_mean(rows[mine])
-            self._summarise(stat, model, chosen, means, first_row, summaries)
-            self._explain(stat, model, rows, first_row, stats, reasons)
+            means[mine] = bundle.stats[stat].predict_mean(rows[mine])
+            factor, modes = self._adjust(stat, bundle, chosen, players, adjustments)
+            means *= factor[owner]
+            self._summarise(stat, bundle, chosen, means, first_row, modes, summaries)
+            self._explain(stat, bundle.stats[stat], rows, first_row, stats, reasons)
         p_map = self._p_map_for(chosen, players, opponents, now)
         for j, (i, r, player, opponent) in enumerate(zip(served, chosen, players, opponents)):
             expected, p_over, low, high = summaries[j]
@@ -223,21 +241,64 @@ class Predictor:
                 "interval": [low, high],
                 "p_all_maps_played": round(probability_maps_played(p_map[j], best_of, r.map_end), 4),
                 "model_version": self.models.serving[r.stat], "snapshot_id": snapshot, "sample_size": games,
-                "reasoning": reasons[j] + self._caveats(games, opponent is not None, r),
+                "reasoning": reasons[j] + adjustments[j] + self._caveats(games, opponent is not None),
             }
         return answers
 
-    def _summarise(self, stat: str, model, requests: list[SingleRequest], means: np.ndarray,
-                   first_row: np.ndarray, out: dict[int, tuple[float, float, int, int]]) -> None:
-        """Expected total, calibrated p_over and 80% interval per request of this stat, grouped by map count."""
+    def _adjust(self, stat: str, bundle: Bundle, requests: list[SingleRequest], players: list[dict],
+                out: list[list[str]]) -> tuple[np.ndarray, dict[int, str]]:
+        """Per request: the layers' factor on every map's mean (1 for other stats) and the calibration mode
+        ("meta" before the draft, "post_draft" with a champion; "model" for a bundle without layers); the
+        adjustments in words go to `out`."""
+        factor = np.ones(len(requests))
         mine = [j for j, r in enumerate(requests) if r.stat == stat]
-        by_maps: dict[int, list[int]] = {}
-        for j in mine:
-            by_maps.setdefault(requests[j].map_end - requests[j].map_start + 1, []).append(j)
-        for count, group in by_maps.items():
+        if bundle.layers is None:
+            for j in mine:
+                if requests[j].champion:
+                    out[j].append("champion is not used: this model version has no champion layer")
+            return factor, {j: "model" for j in mine}
+        layers = bundle.layers
+        patch = self._meta.get("latest_patch")
+        champions = [normalise_champion(requests[j].champion) if requests[j].champion else None for j in mine]
+        found = {
+            "patch": layers.factors("patch", stat, [(patch, players[j].get("position")) for j in mine]),
+            "champion": layers.factors("champion", stat, [(c,) for c in champions]),
+            "player_champion": layers.factors("player_champion", stat,
+                                              [(players[j].get("player_key"), c) for j, c in zip(mine, champions)]),
+        }
+        drafted = np.array([c is not None for c in champions])
+        factor[mine] = found["patch"][0] * np.where(drafted, found["champion"][0] * found["player_champion"][0], 1.0)
+        for k, (j, champion) in enumerate(zip(mine, champions)):
+            name = layers.champions.get(champion, champion) if champion else None
+            subjects = {"patch": f"patch {patch} meta for {players[j].get('position')}",
+                        "champion": f"champion {name}", "player_champion": f"{players[j].get('player_name')} on {name}"}
+            for layer in LAYERS if champion else LAYERS[:1]:
+                value, games = found[layer.name][0][k], int(found[layer.name][1][k])
+                out[j].append(self._adjustment_text(subjects[layer.name], stat, value, games, layer.min_games,
+                                                    layers.priors[layer.name].get(stat, float("inf"))))
+        return factor, {j: "post_draft" if c else "meta" for j, c in zip(mine, champions)}
+
+    @staticmethod
+    def _adjustment_text(subject: str, stat: str, value: float, games: int, min_games: int, prior: float) -> str:
+        if not np.isfinite(prior):
+            return f"{subject}: no adjustment (this layer did not help {stat} out of fold, so it is off)"
+        if games < min_games:
+            return f"{subject}: too few games for an adjustment ({games} of evidence, {min_games} needed)"
+        return f"{subject}: {(value - 1) * 100:+.0f}% expected {stat} ({games} games of evidence)"
+
+    def _summarise(self, stat: str, bundle: Bundle, requests: list[SingleRequest], means: np.ndarray,
+                   first_row: np.ndarray, modes: dict[int, str], out: dict[int, tuple[float, float, int, int]]) -> None:
+        """Expected total, calibrated p_over and 80% interval per request of this stat, grouped by map count
+        and calibration mode."""
+        model = bundle.stats[stat]
+        by_maps: dict[tuple[int, str], list[int]] = {}
+        for j, mode in modes.items():
+            by_maps.setdefault((requests[j].map_end - requests[j].map_start + 1, mode), []).append(j)
+        for (count, mode), group in by_maps.items():
             group_means = means[first_row[group][:, None] + np.arange(count)]  # each request's maps, in order
             summary = map_range_summaries(group_means, model.nb_size, np.array([requests[j].line for j in group]))
-            p_over = model.calibrate(summary.p_over)
+            p_over = model.calibrate(summary.p_over) if mode == "model" else \
+                bundle.layers.calibrate(mode, stat, summary.p_over)
             for k, j in enumerate(group):
                 out[j] = (float(summary.expected[k]), float(p_over[k]), int(summary.low[k]), int(summary.high[k]))
 
@@ -272,14 +333,17 @@ class Predictor:
         snapshot, [found] = self._lookup([request])
         if isinstance(found, NotFound):
             raise found
-        model = self.models.bundles[self.models.serving[stat]].stats[stat]
-        means = model.predict_mean(self._rows([request], [found[0]], [None], self.clock())[0])
+        bundle = self.models.bundles[self.models.serving[stat]]
+        model = bundle.stats[stat]
+        factor, modes = self._adjust(stat, bundle, [request], [found[0]], [[]])  # the patch layer, as in single()
+        means = model.predict_mean(self._rows([request], [found[0]], [None], self.clock())[0]) * factor[0]
         base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
         top = max(int(base.interval_80[1] * 1.6) + 2, 6)
         step = max(1, top // 60)
         lines = [k + 0.5 for k in range(0, top, step)]
         raw = np.array([base.p_over_line(x) for x in lines])
-        calibrated = np.minimum.accumulate(model.calibrate(raw))  # keep the curve monotone after calibration
+        calibrated = model.calibrate(raw) if modes[0] == "model" else bundle.layers.calibrate(modes[0], stat, raw)
+        calibrated = np.minimum.accumulate(calibrated)  # keep the curve monotone after calibration
         return {"player": found[0].get("player_name"), "stat": stat, "maps": [map_start, map_end],
                 "expected": round(base.expected, 3), "snapshot_id": snapshot,
                 "model_version": self.models.serving[stat],
@@ -317,14 +381,12 @@ class Predictor:
         return lines
 
     @staticmethod
-    def _caveats(games: int, has_opponent: bool, request: SingleRequest) -> list[str]:
+    def _caveats(games: int, has_opponent: bool) -> list[str]:
         lines = []
         if games < SHORT_HISTORY:
             lines.append(f"short history: {games} game(s) on record, so the league/position baseline weighs heavily")
         if not has_opponent:
             lines.append("no opponent given: opponent strength is unknown to the model")
-        if request.champion:
-            lines.append("champion is not used by this model version (pre-draft model)")
         return lines
 
     def status(self) -> dict[str, Any]:

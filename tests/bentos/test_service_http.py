@@ -52,6 +52,15 @@ def test_malformed_json_is_422(service):
     assert error.value.code == 422
 
 
+def test_unknown_champion_is_422_naming_the_field(service, star):
+    status, answer = call(service[0], "/predict/single", {"player": star, "stat": "kills", "line": 2.5,
+                                                          "champion": "Not A Champion"})
+    assert status == 422 and answer["field"] == "champion" and "unknown champion" in answer["error"]
+    status, answer = call(service[0], "/predict/batch", {"requests": [
+        {"player": star, "stat": "kills", "line": 2.5}, {"player": star, "stat": "kills", "line": 2.5, "champion": "Ahrii"}]})
+    assert status == 422 and answer["field"] == "requests[1].champion"
+
+
 def test_unknown_player_is_404_with_closest_names(service, star):
     status, answer = call(service[0], "/predict/single", {"player": star[:-1] + "q", "stat": "kills", "line": 2.5})
     assert status == 404 and star in answer["suggestions"]

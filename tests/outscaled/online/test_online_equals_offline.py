@@ -15,7 +15,7 @@ from outscaled.lakehouse.tables import read_table
 from outscaled.models.distributions import map_range_distribution
 from outscaled.models.features import PLAYER_FEATURES, player_matrix
 from outscaled.online.predictor import Predictor, NotFound
-from outscaled.online.requests import SingleRequest
+from outscaled.online.requests import RequestError, SingleRequest
 from outscaled.online.redis_server import connect
 from outscaled.online.snapshot import build_payloads
 from bentos.service import load_models
@@ -80,13 +80,62 @@ def test_prediction_equals_the_model_called_directly(predictor):
     name = service.search_players("")[0]["name"]
     request = SingleRequest(name, "assists", 6.5, 1, 3)
     answer = service.single(request)
-    model = service.models.bundles[answer["model_version"]].stats["assists"]
-    means = model.booster.predict(service.feature_rows(request))
+    bundle = service.models.bundles[answer["model_version"]]
+    model, layers = bundle.stats["assists"], bundle.layers
+    assert layers is not None  # the served bundle carries its adjustment layers
+    position = service.search_players("")[0]["position"]
+    patch_factor = layers.factors("patch", "assists", [(service.meta()["latest_patch"], position)])[0][0]
+    means = model.booster.predict(service.feature_rows(request)) * patch_factor  # before the draft: the meta layer
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 6.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
-    assert answer["p_over"] == pytest.approx(float(model.calibrate(np.array([direct.p_over]))[0]), abs=1e-4)
+    assert answer["p_over"] == pytest.approx(float(layers.calibrate("meta", "assists", np.array([direct.p_over]))[0]),
+                                             abs=1e-4)
     assert answer["interval"] == list(direct.interval_80)
     assert answer["p_over"] + answer["p_under"] == pytest.approx(1.0)
+    assert any(line.startswith("patch ") for line in answer["reasoning"])
+
+
+def _busiest_champion(layers, stat: str) -> str:
+    return layers.tables["champion"].filter(pl.col("stat") == stat).sort(["games", "champion_key"],
+                                                                          descending=[True, False])["champion_key"][0]
+
+
+def test_the_champion_changes_the_answer_only_through_its_layer(predictor):
+    service, _ = predictor
+    player = service.search_players("")[0]
+    plain = SingleRequest(player["name"], "kills", 3.5, 1, 2)
+    bundle = service.models.bundles[service.models.serving["kills"]]
+    model, layers = bundle.stats["kills"], bundle.layers
+    champion = _busiest_champion(layers, "kills")
+    name = layers.champions[champion]
+    answer = service.single(SingleRequest(player["name"], "kills", 3.5, 1, 2, champion=f" {name.upper()} "))
+    assert answer == service.single(SingleRequest(player["name"], "kills", 3.5, 1, 2, champion=name))  # any case
+    factor = (layers.factors("patch", "kills", [(service.meta()["latest_patch"], player["position"])])[0][0]
+              * layers.factors("champion", "kills", [(champion,)])[0][0]
+              * layers.factors("player_champion", "kills", [(player["key"], champion)])[0][0])
+    means = model.booster.predict(service.feature_rows(plain)) * factor
+    direct = map_range_distribution(list(map(float, means)), model.nb_size, 3.5)
+    assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
+    assert answer["p_over"] == pytest.approx(
+        float(layers.calibrate("post_draft", "kills", np.array([direct.p_over]))[0]), abs=1e-4)
+    without = service.single(plain)
+    assert answer["reasoning"][:3] == without["reasoning"][:3]  # the general model's own reasons are unchanged
+    assert any(line.startswith(f"champion {name}:") for line in answer["reasoning"])
+    assert not any(line.startswith("champion ") for line in without["reasoning"])
+
+
+def test_an_unknown_champion_is_a_bad_field_with_close_names(predictor):
+    service, _ = predictor
+    player = service.search_players("")[0]["name"]
+    layers = service.models.bundles[service.models.serving["kills"]].layers
+    name = layers.champions[_busiest_champion(layers, "kills")]
+    with pytest.raises(RequestError) as error:
+        service.single(SingleRequest(player, "kills", 3.5, 1, 1, champion=name + "x"))
+    assert error.value.field == "champion" and name in error.value.message
+    with pytest.raises(RequestError) as error:
+        service.many([SingleRequest(player, "kills", 3.5, 1, 1, champion=name),
+                      SingleRequest(player, "kills", 3.5, 1, 1, champion="Not A Champion")])
+    assert error.value.field == "requests[1].champion"
 
 
 def test_a_batch_answers_like_single_requests(predictor):
