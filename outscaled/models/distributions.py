@@ -95,7 +95,9 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray) -> Li
                 row = np.convolve(row, pmf)[:support]
             total[i] = row
     else:
-        length = 1 << int(np.ceil(np.log2(support * means.shape[1])))
+        # A transform as long as the support: the circular wrap-around only folds in the sum's mass beyond
+        # the support, which support_for keeps below MAX_TAIL.
+        length = 1 << int(np.ceil(np.log2(support)))
         total = np.fft.irfft(np.prod(np.fft.rfft(pmfs, n=length, axis=2), axis=1), n=length, axis=1)[:, :support]
         total = np.clip(total, 0.0, None)
     total = total / total.sum(axis=1, keepdims=True)

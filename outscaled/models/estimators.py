@@ -20,13 +20,13 @@ _COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 60, "fea
            "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "seed": SEED, "deterministic": True,
            "force_row_wise": True, "num_threads": 2, "verbose": -1}
 ROUNDS = 250
-SMALL_BATCH = 64
 
 
-def prediction_threads(rows: int) -> int:
-    """One thread for a handful of rows (starting OpenMP threads costs more than it saves, and spinning
-    threads steal the CPU a server needs), LightGBM's default (0: every core) for larger matrices."""
-    return 1 if rows < SMALL_BATCH else 0
+def prediction_threads(rows: int, per_row_ms: float = 0.005) -> int:
+    """One thread when the work is small (starting OpenMP threads costs more than it saves, and busy
+    threads steal the CPU a server needs), LightGBM's default (0: every core) once it is worth ~1 ms.
+    A mean costs ~0.005 ms per row here, a row's contributions (pred_contrib) ~0.5 ms."""
+    return 1 if rows * per_row_ms < 1.0 else 0
 
 
 @dataclass
@@ -42,7 +42,8 @@ class StatModel:
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Per-feature contributions to the log-mean (LightGBM pred_contrib); last column is the bias."""
-        return self.booster.predict(matrix, pred_contrib=True, num_threads=prediction_threads(len(matrix)))
+        return self.booster.predict(matrix, pred_contrib=True,
+                                    num_threads=prediction_threads(len(matrix), per_row_ms=0.5))
 
     def calibrate(self, p_over: np.ndarray) -> np.ndarray:
         return apply_calibrator(self.calibrator, p_over)
