@@ -15,7 +15,7 @@ with games as (
         t.result as win,
         t.kills,
         t.deaths,
-        t.game_length / 60.0 as game_minutes,
+        {{ outscaled.ratio('t.game_length', 60) }} as game_minutes,
         s.series_id,
         s.series_start,
         s.map_number,
