@@ -35,7 +35,7 @@ select
     t.patch,
     t.champion,
     t.day,
-    coalesce(g.patch_games_before, 0) as patch_games_before,
+    cast(coalesce(g.patch_games_before, 0) as double) as patch_games_before,  -- double: gold.player_features type
     {{ outscaled.ratio('coalesce(c.picks_before, 0)', 'nullif(g.patch_games_before, 0)') }} as champion_pick_rate,
     {{ outscaled.ratio('coalesce(c.bans_before, 0)', 'nullif(g.patch_games_before, 0)') }} as champion_ban_rate,
     f.patch_first_seen
