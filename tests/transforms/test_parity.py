@@ -1,7 +1,7 @@
 """DuckDB and Spark build the same marts from the same bronze tables.
 
-One home, a small real slice (LCK/LPL January-February 2024 with full rows, plus 2021 games that have team
-rows only): `dbt build` on DuckDB, then `dbt build --target spark` (dbt-spark session mode, local[2], Iceberg's
+One home, a small real slice (LCK/LPL January-February 2024 with full rows, the drafts file's rows of the same
+months, and 2021 games that have team rows only): `dbt build` on DuckDB, then `dbt build --target spark` (dbt-spark session mode, local[2], Iceberg's
 Spark runtime from Maven Central, fetched on first use) into the same Iceberg catalog. Every mart must have
 the same schema and rows, values equal within float tolerance; Spark's Elo must equal the Python oracle.
 """
@@ -57,9 +57,12 @@ def _assert_equal_frames(identifier: str, expected: pl.DataFrame, actual: pl.Dat
 
 
 @pytest.fixture
-def sliced_home(home, tmp_path):
+def sliced_home(home, tmp_path, shared_data):
     slice_games(SAMPLE_DATA / "2021_team_rows_old_layout.csv", tmp_path / "slice" / "2021_team_rows.csv", games=150)
     shutil.copy(SAMPLE_DATA / "lck_lpl_2024_jan_feb.csv", tmp_path / "slice")
+    drafts = pl.read_parquet(shared_data / "reduced" / "drafts_2014_2025.parquet")
+    drafts.filter(pl.col("date").str.starts_with("2024-01") | pl.col("date").str.starts_with("2024-02")) \
+        .write_parquet(tmp_path / "slice" / "drafts_2024_jan_feb.parquet")
     settings = load_settings()
     ingest_paths(open_catalog(settings), settings.landing_dir, [tmp_path / "slice"], "parity")
     return home
@@ -84,6 +87,7 @@ def test_duckdb_and_spark_build_equal_marts(sliced_home):
     # DuckDB's own Iceberg reader sees the tables Spark wrote.
     assert run_query(catalog, "select count(*) from gold.player_features").fetchone()[0] == \
         by_spark["gold.player_features"][1].height
+    assert run_query(catalog, "select count(*) from bronze.drafts").fetchone()[0] > 300
 
     scratch = sliced_home / "spark" / "warehouse" / "intermediate.db"
     games = pl.from_arrow(pq.read_table(scratch / "int_games")).select("game_id", "game_start", "team_1", "team_2", "winner")
