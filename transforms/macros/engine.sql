@@ -7,21 +7,26 @@
   ({{ timestamp_expr }} + to_seconds(cast(coalesce({{ seconds_expr }}, 0) as bigint)))
 {%- endmacro %}
 {% macro spark__seconds_after(timestamp_expr, seconds_expr) -%}
-  timestamp_seconds(unix_timestamp({{ timestamp_expr }}) + coalesce({{ seconds_expr }}, 0))
+  timestampadd(SECOND, coalesce({{ seconds_expr }}, 0), {{ timestamp_expr }})
 {%- endmacro %}
 
 {% macro hours_between(start_expr, end_expr) -%}
   {{ adapter.dispatch('hours_between', 'outscaled')(start_expr, end_expr) }}
 {%- endmacro %}
 {% macro duckdb__hours_between(start_expr, end_expr) -%}
-  (epoch({{ end_expr }}) - epoch({{ start_expr }})) / 3600.0
+  (epoch({{ end_expr }}) - epoch({{ start_expr }})) / cast(3600 as double)
 {%- endmacro %}
 {% macro spark__hours_between(start_expr, end_expr) -%}
-  (unix_timestamp({{ end_expr }}) - unix_timestamp({{ start_expr }})) / 3600.0
+  (unix_timestamp({{ end_expr }}) - unix_timestamp({{ start_expr }})) / cast(3600 as double)
 {%- endmacro %}
 
 {% macro days_between(start_expr, end_expr) -%}
-  ({{ outscaled.hours_between(start_expr, end_expr) }} / 24.0)
+  ({{ outscaled.hours_between(start_expr, end_expr) }} / cast(24 as double))
+{%- endmacro %}
+
+{# Plain `1.0` is a DECIMAL literal on both engines, and Spark keeps decimal arithmetic decimal: say double. #}
+{% macro ratio(numerator, denominator) -%}
+  cast({{ numerator }} as double) / {{ denominator }}
 {%- endmacro %}
 
 {% macro day_of(timestamp_expr) -%}
@@ -56,4 +61,109 @@
     case when {{ team_name }} is null or lower(trim({{ team_name }})) in ('unknown team', 'unknown')
          then 'unknown:' || game_id || ':' || coalesce(side, '')
          else lower(trim({{ team_name }})) end
+{%- endmacro %}
+
+{#
+  Folds: what a sequential computation (Elo) needs from each engine. Lambdas are written `(a, b) -> expr`,
+  which both DuckDB and Spark accept.
+#}
+
+{# The values of `expr` over the group, as one list ordered by `order_by` (a list of expressions). #}
+{% macro ordered_list(expr, order_by) -%}
+  {{ adapter.dispatch('ordered_list', 'outscaled')(expr, order_by) }}
+{%- endmacro %}
+{% macro duckdb__ordered_list(expr, order_by) -%}
+  list({{ expr }} order by {{ order_by | join(', ') }})
+{%- endmacro %}
+{% macro spark__ordered_list(expr, order_by) -%}
+  transform(sort_array(collect_list(named_struct(
+    {%- for o in order_by %}'k{{ loop.index }}', {{ o }}, {% endfor %}'v', {{ expr }}))), s -> s.v)
+{%- endmacro %}
+
+{# Left fold: `state` starts at `initial`, then `body` (an expression of `state` and `item`) per element. #}
+{% macro fold(list_expr, initial, state, item, body) -%}
+  {{ adapter.dispatch('fold', 'outscaled')(list_expr, initial, state, item, body) }}
+{%- endmacro %}
+{% macro duckdb__fold(list_expr, initial, state, item, body) -%}
+  list_reduce({{ list_expr }}, ({{ state }}, {{ item }}) -> {{ body }}, {{ initial }})
+{%- endmacro %}
+{% macro spark__fold(list_expr, initial, state, item, body) -%}
+  aggregate({{ list_expr }}, {{ initial }}, ({{ state }}, {{ item }}) -> {{ body }})
+{%- endmacro %}
+
+{# A struct from an ordered list of (name, expression) pairs. #}
+{% macro struct_of(fields) -%}
+  {{ adapter.dispatch('struct_of', 'outscaled')(fields) }}
+{%- endmacro %}
+{% macro duckdb__struct_of(fields) -%}
+  struct_pack({% for name, expr in fields %}{{ name }} := {{ expr }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+{% macro spark__struct_of(fields) -%}
+  named_struct({% for name, expr in fields %}'{{ name }}', {{ expr }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{# `body` with `name` bound to the value of `value` (computed once). #}
+{% macro let(name, value, body) -%}
+  {{ adapter.dispatch('let', 'outscaled')(name, value, body) }}
+{%- endmacro %}
+{% macro duckdb__let(name, value, body) -%}
+  list_transform([{{ value }}], {{ name }} -> {{ body }})[1]
+{%- endmacro %}
+{% macro spark__let(name, value, body) -%}
+  transform(array({{ value }}), {{ name }} -> {{ body }})[0]
+{%- endmacro %}
+
+{# Lists are indexed from 1 on every engine here. #}
+{% macro repeated(value, count) -%}
+  {{ adapter.dispatch('repeated', 'outscaled')(value, count) }}
+{%- endmacro %}
+{% macro duckdb__repeated(value, count) -%}
+  repeat([{{ value }}], cast({{ count }} as integer))
+{%- endmacro %}
+{% macro spark__repeated(value, count) -%}
+  array_repeat({{ value }}, cast({{ count }} as int))
+{%- endmacro %}
+
+{% macro item_at(list_expr, index) -%}
+  {{ adapter.dispatch('item_at', 'outscaled')(list_expr, index) }}
+{%- endmacro %}
+{% macro duckdb__item_at(list_expr, index) -%}
+  {{ list_expr }}[{{ index }}]
+{%- endmacro %}
+{% macro spark__item_at(list_expr, index) -%}
+  element_at({{ list_expr }}, {{ index }})
+{%- endmacro %}
+
+{# The list with items replaced: `updates` is a list of (index, value); a later update of the same index wins. #}
+{% macro with_items(list_expr, updates) -%}
+  {{ adapter.dispatch('with_items', 'outscaled')(list_expr, updates) }}
+{%- endmacro %}
+{% macro duckdb__with_items(list_expr, updates) -%}
+  list_transform({{ list_expr }}, (item, position) -> case
+    {%- for index, value in updates | reverse %} when position = {{ index }} then {{ value }}{% endfor %} else item end)
+{%- endmacro %}
+{% macro spark__with_items(list_expr, updates) -%}
+  transform({{ list_expr }}, (item, position) -> case
+    {%- for index, value in updates | reverse %} when position + 1 = {{ index }} then {{ value }}{% endfor %} else item end)
+{%- endmacro %}
+
+{% macro empty_struct_list(fields) -%}
+  {{ adapter.dispatch('empty_struct_list', 'outscaled')(fields) }}
+{%- endmacro %}
+{% macro duckdb__empty_struct_list(fields) -%}
+  cast([] as struct({% for name, type in fields %}{{ name }} {{ type | replace('string', 'varchar') }}{% if not loop.last %}, {% endif %}{% endfor %})[])
+{%- endmacro %}
+{% macro spark__empty_struct_list(fields) -%}
+  cast(array() as array<struct<{% for name, type in fields %}{{ name }}: {{ type }}{% if not loop.last %}, {% endif %}{% endfor %}>>)
+{%- endmacro %}
+
+{# One row per list element (in a select list). #}
+{% macro explode(list_expr) -%}
+  {{ adapter.dispatch('explode', 'outscaled')(list_expr) }}
+{%- endmacro %}
+{% macro duckdb__explode(list_expr) -%}
+  unnest({{ list_expr }})
+{%- endmacro %}
+{% macro spark__explode(list_expr) -%}
+  explode({{ list_expr }})
 {%- endmacro %}

@@ -35,13 +35,13 @@
   {%- set span = var('ewm_span') -%}
   (
     {%- for k in range(span) %}
-    {%- set weight = (1 - alpha) ** k %}
+    {%- set weight = 'cast(' ~ (1 - alpha) ** k ~ ' as double)' %}
     {%- set value = stat if k == 0 else 'lag(' ~ stat ~ ', ' ~ k ~ ') over (partition by ' ~ partition_by ~ ' order by ' ~ order_by ~ ')' %}
     coalesce({{ value }} * {{ weight }}, 0){% if not loop.last %} +{% endif %}
     {%- endfor %}
   ) / nullif(
     {%- for k in range(span) %}
-    {%- set weight = (1 - alpha) ** k %}
+    {%- set weight = 'cast(' ~ (1 - alpha) ** k ~ ' as double)' %}
     {%- set value = stat if k == 0 else 'lag(' ~ stat ~ ', ' ~ k ~ ') over (partition by ' ~ partition_by ~ ' order by ' ~ order_by ~ ')' %}
     case when {{ value }} is not null then {{ weight }} else 0 end{% if not loop.last %} +{% endif %}
     {%- endfor %}

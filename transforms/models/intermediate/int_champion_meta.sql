@@ -35,9 +35,9 @@ select
     t.patch,
     t.champion,
     t.day,
-    coalesce(g.patch_games_before, 0) as patch_games_before,
-    coalesce(c.picks_before, 0) * 1.0 / nullif(g.patch_games_before, 0) as champion_pick_rate,
-    coalesce(c.bans_before, 0) * 1.0 / nullif(g.patch_games_before, 0) as champion_ban_rate,
+    cast(coalesce(g.patch_games_before, 0) as double) as patch_games_before,  -- double: gold.player_features type
+    {{ outscaled.ratio('coalesce(c.picks_before, 0)', 'nullif(g.patch_games_before, 0)') }} as champion_pick_rate,
+    {{ outscaled.ratio('coalesce(c.bans_before, 0)', 'nullif(g.patch_games_before, 0)') }} as champion_ban_rate,
     f.patch_first_seen
 from targets t
 left join champion_before c on c.patch = t.patch and c.champion = t.champion and c.day = t.day

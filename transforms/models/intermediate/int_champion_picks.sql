@@ -13,18 +13,30 @@ match_bans as (
     from {{ ref('stg_team_bans') }}
     where game_id in (select game_id from known_games)
 ),
-drafts as (
-    select * from {{ ref('stg_drafts') }} where game_id not in (select game_id from known_games)
-),
-draft_rows as (
-    {% set slots = [] %}
-    {% for side in ['blue', 'red'] %}{% for role in ['top', 'jng', 'mid', 'bot', 'sup'] %}{% do slots.append((side ~ '_pick_' ~ role, 'pick')) %}{% endfor %}{% endfor %}
-    {% for side in ['blue', 'red'] %}{% for i in range(1, 6) %}{% do slots.append((side ~ '_ban_' ~ i, 'ban')) %}{% endfor %}{% endfor %}
+{% set slots = [] %}
+{% for side in ['blue', 'red'] %}{% for role in ['top', 'jng', 'mid', 'bot', 'sup'] %}{% do slots.append((side ~ '_pick_' ~ role, 'pick')) %}{% endfor %}{% endfor %}
+{% for side in ['blue', 'red'] %}{% for i in range(1, 6) %}{% do slots.append((side ~ '_ban_' ~ i, 'ban')) %}{% endfor %}{% endfor %}
+slots as (
     {% for column, kind in slots %}
-    select game_id, patch, date as game_start, {{ column }} as champion, '{{ kind }}' as kind
-    from drafts where {{ column }} is not null
-    {% if not loop.last %}union all{% endif %}
+    select '{{ column }}' as slot, '{{ kind }}' as kind{% if not loop.last %} union all{% endif %}
     {% endfor %}
+),
+-- The drafts file is unpivoted in one pass (one scan, one anti join): Spark would plan a union of one
+-- branch per slot as that many scans and joins.
+draft_rows as (
+    select game_id, patch, game_start, champion, kind
+    from (
+        select
+            d.game_id,
+            d.patch,
+            d.date as game_start,
+            case s.slot {% for column, kind in slots %}when '{{ column }}' then d.{{ column }} {% endfor %}end as champion,
+            s.kind
+        from {{ ref('stg_drafts') }} d
+        cross join slots s
+        where not exists (select 1 from known_games k where k.game_id = d.game_id)
+    ) unpivoted
+    where champion is not null
 )
 select * from match_picks
 union all

@@ -38,5 +38,5 @@ select
     map_number_reported,
     {{ outscaled.key_hash(['league', 'team_1', 'team_2', 'min(game_start) over (partition by league, team_1, team_2, series_number)']) }} as series_id,
     min(game_start) over (partition by league, team_1, team_2, series_number) as series_start,
-    row_number() over (partition by league, team_1, team_2, series_number order by game_start, game_id) as map_number
+    cast(row_number() over (partition by league, team_1, team_2, series_number order by game_start, game_id) as bigint) as map_number
 from numbered

@@ -14,7 +14,7 @@ with games as (
 numbered as (
     select
         *,
-        row_number() over (partition by player_key order by game_start, game_id) as seq
+        cast(row_number() over (partition by player_key order by game_start, game_id) as bigint) as seq
     from games
 )
 select

@@ -25,5 +25,6 @@ select
       / nullif(sum(n_{{ stat }}) over (partition by league, position order by day rows between unbounded preceding and current row), 0)
       as baseline_{{ stat }}_through_day,
     {% endfor %}
-    sum(n) over (partition by league, position order by day rows between unbounded preceding and 1 preceding) as baseline_games
+    -- counts of games as double: the type gold.position_baseline_* has always had
+    cast(sum(n) over (partition by league, position order by day rows between unbounded preceding and 1 preceding) as double) as baseline_games
 from daily

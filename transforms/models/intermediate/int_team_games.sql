@@ -15,7 +15,7 @@ with games as (
         t.result as win,
         t.kills,
         t.deaths,
-        t.game_length / 60.0 as game_minutes,
+        {{ outscaled.ratio('t.game_length', 60) }} as game_minutes,
         s.series_id,
         s.series_start,
         s.map_number,
@@ -24,7 +24,7 @@ with games as (
     join {{ ref('int_game_series') }} s on s.game_id = t.game_id
 ),
 numbered as (
-    select *, row_number() over (partition by team_key order by game_start, game_id) as seq
+    select *, cast(row_number() over (partition by team_key order by game_start, game_id) as bigint) as seq
     from games
 )
 select *, min(seq) over (partition by team_key, series_id) as series_first_seq

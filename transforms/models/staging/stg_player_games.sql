@@ -33,5 +33,5 @@ select
     total_cs as cs,
     damage_share,
     earned_gold_share as gold_share,
-    case when team_kills > 0 then (kills + assists) * 1.0 / team_kills end as kill_participation
+    case when team_kills > 0 then {{ outscaled.ratio('kills + assists', 'team_kills') }} end as kill_participation
 from named
