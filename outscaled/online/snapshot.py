@@ -49,7 +49,7 @@ def build_payloads(catalog: Catalog) -> dict[str, Any]:
     teams = read_table(catalog.load_table("gold.team_current_state"))
     conceded = read_table(catalog.load_table("gold.team_conceded_current_state"))
     baselines = read_table(catalog.load_table("gold.position_baseline_current"))
-    features = read_table(catalog.load_table("gold.player_features"), ("patch", "game_start", "league"))
+    features = read_table(catalog.load_table("gold.player_features"), ("patch", "game_start", "league", "champion"))
     latest_patch = features.sort("game_start")["patch"].drop_nulls()[-1]
     patch_first_seen = features.filter(pl.col("patch") == latest_patch)["game_start"].min()
     by_team: dict[str, dict[str, Any]] = {}
@@ -63,7 +63,8 @@ def build_payloads(catalog: Catalog) -> dict[str, Any]:
     for row in _rows(baselines):
         by_league.setdefault(row["league"], {})[row["position"]] = row
     return {"players": {r["player_key"]: r for r in _rows(players)}, "teams": by_team, "baselines": by_league,
-            "patch_first_seen": str(patch_first_seen) if patch_first_seen else None, "latest_patch": latest_patch}
+            "patch_first_seen": str(patch_first_seen) if patch_first_seen else None, "latest_patch": latest_patch,
+            "champions": sorted(features["champion"].drop_nulls().unique().to_list())}
 
 
 def _team_value(team: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +113,7 @@ def publish(client: redis.Redis, catalog: Catalog, model_versions: dict[str, str
     meta = {"snapshot_id": snapshot_id, "created_at": created.isoformat(), "feature_schema": schema_hash(PLAYER_FEATURES),
             "model_versions": model_versions, "patch_first_seen": payloads["patch_first_seen"],
             "latest_patch": payloads["latest_patch"], "tournaments": sorted(payloads["baselines"]),
+            "champions": payloads["champions"],
             "players": len(index), "teams": len(teams)}
     pipe.set(key(snapshot_id, "players"), json.dumps(index))
     pipe.set(key(snapshot_id, "teams"), json.dumps(teams))

@@ -124,6 +124,21 @@ def test_the_champion_changes_the_answer_only_through_its_layer(predictor):
     assert not any(line.startswith("champion ") for line in without["reasoning"])
 
 
+def test_a_champion_without_evidence_keeps_factor_one_and_says_so(predictor, served_settings):
+    """Played in the snapshot's games but absent from the model's out-of-fold evidence (here: champions of
+    earlier years; in production: one new since training): answered, with no champion adjustment."""
+    service, settings = predictor
+    layers = service.models.bundles[service.models.serving["kills"]].layers
+    played = read_table(open_catalog(settings).load_table("gold.player_features"), ("champion",))["champion"]
+    unseen = sorted(c for c in played.drop_nulls().unique().to_list() if c.strip().lower() not in layers.champions)
+    assert unseen, "the fixture's out-of-fold months should miss some champions played earlier"
+    player = service.search_players("")[0]["name"]
+    plain = service.single(SingleRequest(player, "kills", 3.5, 1, 2))
+    drafted = service.single(SingleRequest(player, "kills", 3.5, 1, 2, champion=unseen[0].upper()))
+    assert drafted["expected"] == pytest.approx(plain["expected"])  # both layers at factor 1
+    assert any(line.startswith(f"champion {unseen[0]}: too few games") for line in drafted["reasoning"])
+
+
 def test_an_unknown_champion_is_a_bad_field_with_close_names(predictor):
     service, _ = predictor
     player = service.search_players("")[0]["name"]
