@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,26 @@ from outscaled.lakehouse.catalog import open_catalog
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample"
 SHARED_DATA = (PROJECT_ROOT / ".." / "shared" / "data").resolve()
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Set (None: unset) environment variables for a block and restore them after; for the session- and
+    module-scoped fixtures, which cannot use monkeypatch."""
+    previous = {name: os.environ.get(name) for name in values}
+    _set_environment(values)
+    try:
+        yield
+    finally:
+        _set_environment(previous)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
@@ -65,22 +88,13 @@ def slice_games(source: Path, target: Path, games: int | None = None, keep=lambd
 @pytest.fixture(scope="session")
 def built_home(tmp_path_factory) -> Path:
     """The bundled sample ingested and transformed once, shared by transform and model tests (read-only)."""
-    import os
-
     from outscaled.ingest.pipeline import ingest_paths
     from tests.transforms.helpers import dbt_build
 
     home = tmp_path_factory.mktemp("built") / "home"
-    previous = os.environ.get("OUTSCALED_HOME")
-    os.environ["OUTSCALED_HOME"] = str(home)
-    try:
+    with environment(OUTSCALED_HOME=str(home)):
         settings = load_settings()
         ingest_paths(open_catalog(settings), settings.landing_dir, [SAMPLE_DATA], "transform-tests")
-    finally:
-        if previous is None:
-            os.environ.pop("OUTSCALED_HOME", None)
-        else:
-            os.environ["OUTSCALED_HOME"] = previous
     result = dbt_build(home)
     assert result.returncode == 0, result.stdout[-4000:]
     return home
@@ -98,7 +112,6 @@ def served_home(built_home) -> Path:
 
     Redis is the embedded server under the home, or the server at OUTSCALED_TEST_REDIS_URL (CI runs
     Debian's redis-server and sets it)."""
-    import os
     from datetime import datetime
 
     from outscaled.models.pipeline import run_backtest, train_and_register
@@ -106,11 +119,7 @@ def served_home(built_home) -> Path:
     from outscaled.online.redis_server import connect, stop_embedded
     from outscaled.online.snapshot import publish
 
-    previous = {k: os.environ.get(k) for k in ("OUTSCALED_HOME", "REDIS_URL")}
-    os.environ["OUTSCALED_HOME"] = str(built_home)
-    if os.environ.get("OUTSCALED_TEST_REDIS_URL"):
-        os.environ["REDIS_URL"] = os.environ["OUTSCALED_TEST_REDIS_URL"]
-    try:
+    with environment(OUTSCALED_HOME=str(built_home), REDIS_URL=os.environ.get("OUTSCALED_TEST_REDIS_URL")):
         settings = load_settings()
         catalog = open_catalog(settings)
         if not champions(read_registry(catalog)):
@@ -119,12 +128,6 @@ def served_home(built_home) -> Path:
         client = connect(settings)
         client.flushdb()
         publish(client, catalog, champions(read_registry(catalog)))
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     yield built_home
     if not os.environ.get("OUTSCALED_TEST_REDIS_URL"):
         stop_embedded(settings)  # the embedded redis-server this fixture started
@@ -132,8 +135,6 @@ def served_home(built_home) -> Path:
 
 @pytest.fixture
 def served_settings(served_home, monkeypatch):
-    import os
-
     monkeypatch.setenv("OUTSCALED_HOME", str(served_home))
     if os.environ.get("OUTSCALED_TEST_REDIS_URL"):
         monkeypatch.setenv("REDIS_URL", os.environ["OUTSCALED_TEST_REDIS_URL"])

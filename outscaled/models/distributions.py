@@ -14,7 +14,6 @@ import numpy as np
 from scipy import stats
 from scipy.special import gammaln
 
-MAX_TAIL = 1e-9
 _DIRECT_MAX = 8
 
 
@@ -96,7 +95,7 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray) -> Li
             total[i] = row
     else:
         # A transform as long as the support: the circular wrap-around only folds in the sum's mass beyond
-        # the support, which support_for keeps below MAX_TAIL.
+        # the support, which support_for (12 standard deviations past the mean) makes negligible.
         length = 1 << int(np.ceil(np.log2(support)))
         total = np.fft.irfft(np.prod(np.fft.rfft(pmfs, n=length, axis=2), axis=1), n=length, axis=1)[:, :support]
         total = np.clip(total, 0.0, None)

@@ -38,7 +38,8 @@ def score_stat(model: StatModel, frame: pl.DataFrame, fallback_mean: float) -> p
     return pl.DataFrame({
         "game_id": rows["game_id"], "player_key": rows["player_key"], "series_start": rows["series_start"],
         "game_start": rows["game_start"], "position": rows["position"], "patch": rows["patch"],
-        "champion": rows["champion"], "stat": [stat] * rows.height, "nb_size": [model.nb_size] * rows.height, "line": line, "target": target, "outcome": (target > line).astype(float),
+        "champion": rows["champion"], "stat": [stat] * rows.height, "nb_size": [model.nb_size] * rows.height,
+        "line": line, "target": target, "outcome": (target > line).astype(float),
         "expected": mean, "p_over_raw": raw, "p_over": model.calibrate(raw),
         "rolling_poisson_expected": poisson_mean,
         "rolling_poisson_p_over": 1 - st.poisson.cdf(np.floor(line), np.clip(poisson_mean, 1e-6, None)),

@@ -65,7 +65,7 @@ class Predictor:
         self._pointer: tuple[str, float] | None = None
         self._meta: dict[str, Any] = {}
         self._index: list[dict] = []
-        self._champions: tuple[list, dict[str, str]] = ([], {})
+        self._champions: dict[str, str] = {}  # normalised name -> name, every champion in the snapshot's games
         self._lock = threading.Lock()
 
     # --- snapshot access ---------------------------------------------------------------------------
@@ -87,6 +87,7 @@ class Predictor:
                     raise Unavailable(f"snapshot {snapshot_id} was published for another feature schema; "
                                       "publish a new one (`outscaled materialize`) or roll back")
                 self._meta, self._index = meta or {}, index or []
+                self._champions = {normalise_champion(c): c for c in self._meta.get("champions") or []}
             self._pointer = (snapshot_id, time.monotonic())
         return snapshot_id
 
@@ -192,25 +193,18 @@ class Predictor:
         """An unknown champion is a bad field (422) with the closest names, never a silent factor 1. A champion
         in the snapshot's games but without out-of-fold evidence in the model (e.g. new since training) is
         known: its layers keep factor 1 and the reasoning says there are too few games."""
-        self.snapshot_id()  # the snapshot's champions
+        self.snapshot_id()  # loads the snapshot's champions
         for i, r in enumerate(requests):
             layers = self.models.bundles[self.models.serving[r.stat]].layers
             if not r.champion or layers is None:
                 continue
             name = normalise_champion(r.champion)
-            if name not in layers.champions and name not in self._snapshot_champions():
-                known = {**self._snapshot_champions(), **layers.champions}
+            if name not in layers.champions and name not in self._champions:
+                known = {**self._champions, **layers.champions}
                 close = difflib.get_close_matches(name, list(known), n=5)
                 names = ", ".join(known[c] for c in close) or "none"
                 raise RequestError(f"requests[{i}].champion",
                                    f"unknown champion '{r.champion}' (closest: {names})")
-
-    def _snapshot_champions(self) -> dict[str, str]:
-        """Normalised name -> name, for every champion played in the snapshot's games."""
-        champions = self._meta.get("champions") or []
-        if self._champions[0] is not champions:
-            self._champions = (champions, {normalise_champion(c): c for c in champions})
-        return self._champions[1]
 
     def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
         """Answers in order (a NotFound in place of an unknown player or team). One MGET for all players and
@@ -284,7 +278,7 @@ class Predictor:
         drafted = np.array([c is not None for c in champions])
         factor[mine] = found["patch"][0] * np.where(drafted, found["champion"][0] * found["player_champion"][0], 1.0)
         for k, (j, champion) in enumerate(zip(mine, champions)):
-            name = (layers.champions.get(champion) or self._snapshot_champions().get(champion, champion)) if champion else None
+            name = (layers.champions.get(champion) or self._champions.get(champion, champion)) if champion else None
             subjects = {"patch": f"patch {patch} meta for {players[j].get('position')}",
                         "champion": f"champion {name}", "player_champion": f"{players[j].get('player_name')} on {name}"}
             for layer in LAYERS if champion else LAYERS[:1]:

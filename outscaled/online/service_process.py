@@ -33,8 +33,7 @@ def _environment(settings: Settings) -> dict[str, str]:
     if not settings.redis_url:
         start_embedded(settings)
     return {**os.environ, "OUTSCALED_HOME": str(settings.home), "REDIS_URL": redis_url(settings),
-            "BENTOML_HOME": str(settings.home / "bentoml"), "BENTOML_DO_NOT_TRACK": "True",
-            "OMP_WAIT_POLICY": "PASSIVE"}
+            "BENTOML_HOME": str(settings.home / "bentoml"), "BENTOML_DO_NOT_TRACK": "True"}
 
 
 def wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:

@@ -15,21 +15,13 @@ from outscaled.models.registry import champions, read_registry
 from outscaled.online.redis_server import connect, stop_embedded
 from outscaled.online.service_process import free_port, running_service
 from outscaled.online.snapshot import publish
+from tests.conftest import environment
 
 
 @pytest.fixture(scope="session")
 def service(served_home, tmp_path_factory):
-    import os
-
-    previous = os.environ.get("OUTSCALED_HOME")
-    os.environ["OUTSCALED_HOME"] = str(served_home)
-    try:
+    with environment(OUTSCALED_HOME=str(served_home)):
         settings = replace(load_settings(), redis_url=None)
-    finally:
-        if previous is None:
-            os.environ.pop("OUTSCALED_HOME", None)
-        else:
-            os.environ["OUTSCALED_HOME"] = previous
     catalog = open_catalog(settings)
     publish(connect(settings), catalog, champions(read_registry(catalog)))  # the embedded server
     log = tmp_path_factory.mktemp("service") / "service.log"

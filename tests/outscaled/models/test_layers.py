@@ -35,15 +35,11 @@ def test_factor_is_one_without_evidence_and_tends_to_the_observed_ratio():
 
 @pytest.fixture(scope="module")
 def out_of_fold(built_home):
-    import os
-
     from outscaled.lakehouse.catalog import open_catalog
+    from tests.conftest import environment
 
-    os.environ["OUTSCALED_HOME"] = str(built_home)
-    try:
+    with environment(OUTSCALED_HOME=str(built_home)):
         players, teams = load_frames(open_catalog(load_settings()))
-    finally:
-        os.environ.pop("OUTSCALED_HOME", None)
     return walk_forward(players, teams, first_month=CUT).player_predictions
 
 

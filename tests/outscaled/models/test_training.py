@@ -17,15 +17,11 @@ CUT = datetime(2025, 9, 1)
 
 @pytest.fixture(scope="module")
 def frames(built_home):
-    import os
-
     from outscaled.lakehouse.catalog import open_catalog
+    from tests.conftest import environment
 
-    os.environ["OUTSCALED_HOME"] = str(built_home)
-    try:
+    with environment(OUTSCALED_HOME=str(built_home)):
         return load_frames(open_catalog(load_settings()))
-    finally:
-        os.environ.pop("OUTSCALED_HOME", None)
 
 
 def test_training_is_deterministic(frames):

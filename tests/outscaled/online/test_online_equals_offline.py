@@ -16,8 +16,8 @@ from outscaled.models.distributions import map_range_distribution
 from outscaled.models.features import PLAYER_FEATURES, player_matrix
 from outscaled.online.predictor import Predictor, NotFound
 from outscaled.online.requests import RequestError, SingleRequest
-from outscaled.online.redis_server import connect
-from outscaled.online.snapshot import build_payloads
+from outscaled.online.redis_server import connect, stop_embedded
+from outscaled.online.snapshot import build_payloads, publish
 from bentos.service import load_models
 
 NOW = datetime(2026, 1, 1)
@@ -25,15 +25,20 @@ NOW = datetime(2026, 1, 1)
 
 @pytest.fixture(scope="module")
 def predictor(served_home):
-    import os
-
-    os.environ["OUTSCALED_HOME"] = str(served_home)
+    """The predictor on the embedded redis-server under the home, with a snapshot it publishes itself (so
+    these tests do not depend on another module having published one there)."""
     from outscaled.config import load_settings
+    from outscaled.models.registry import champions, read_registry
+    from tests.conftest import environment
 
-    settings = load_settings()
-    models, _ = load_models()
-    yield Predictor(connect(settings), models, clock=lambda: NOW), settings
-    os.environ.pop("OUTSCALED_HOME", None)
+    with environment(OUTSCALED_HOME=str(served_home), REDIS_URL=None):
+        settings = load_settings()
+        models, _ = load_models()
+    catalog = open_catalog(settings)
+    client = connect(settings)
+    publish(client, catalog, champions(read_registry(catalog)))
+    yield Predictor(client, models, clock=lambda: NOW), settings
+    stop_embedded(settings)
 
 
 def _offline_rows(catalog, player_key: str, opponent_key: str, map_numbers: list[int], best_of: int) -> np.ndarray:
