@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from outscaled.models.distributions import fit_nb_size
+from outscaled.models.treeshap import TreeExplainer, UnsupportedTree
 
 SEED = 20_261_125
 _COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 60, "feature_fraction": 0.8,
@@ -36,14 +37,29 @@ class StatModel:
     nb_size: float
     calibrator: IsotonicRegression | None = None
     feature_names: list[str] = field(default_factory=list)
+    _explainer: TreeExplainer | bool | None = field(default=None, init=False, repr=False, compare=False)
 
     def predict_mean(self, matrix: np.ndarray) -> np.ndarray:
         return self.booster.predict(matrix, num_threads=prediction_threads(len(matrix)))
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Per-feature contributions to the log-mean (LightGBM pred_contrib); last column is the bias."""
-        return self.booster.predict(matrix, pred_contrib=True,
-                                    num_threads=prediction_threads(len(matrix), per_row_ms=0.5))
+        """Per-feature contributions to the log-mean, last column the bias: LightGBM's pred_contrib numbers
+        (path-dependent TreeSHAP), from the tabulated explainer (~0.07 ms a row instead of ~0.5 ms);
+        LightGBM's own code for a model the explainer does not tabulate."""
+        explainer = self.explainer()
+        if explainer is None:
+            return self.booster.predict(matrix, pred_contrib=True,
+                                        num_threads=prediction_threads(len(matrix), per_row_ms=0.5))
+        return explainer.contributions(matrix)
+
+    def explainer(self) -> TreeExplainer | None:
+        """Built on first use (~0.3 s a model) and kept; None when the model cannot be tabulated."""
+        if self._explainer is None:
+            try:
+                self._explainer = TreeExplainer(self.booster)
+            except UnsupportedTree:
+                self._explainer = False
+        return self._explainer or None
 
     def calibrate(self, p_over: np.ndarray) -> np.ndarray:
         return apply_calibrator(self.calibrator, p_over)

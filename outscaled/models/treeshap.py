@@ -1,0 +1,212 @@
+"""Exact path-dependent TreeSHAP for a LightGBM model (the numbers `predict(pred_contrib=True)` gives), over
+many rows at once and about ten times faster, so a batch of predictions can say why in words.
+
+For a leaf with value v and path features P (d of them), let z_j be the product of the cover ratios
+(child count / node count) of the path's splits on feature j, and, for a row, o_j = 1 when the row takes
+the path's branch at every split on j. The leaf adds to feature i of P
+    v (o_i - z_i) sum over U ⊆ P\\{i} of  w(|U|, d) prod_{j in U} o_j prod_{j in P\\U\\{i}} z_j,
+    w(k, d) = k! (d-k-1)! / d!
+(the Shapley value of the leaf's product game; summed over leaves and trees it is TreeSHAP). The sum
+depends on the row only through S = {j in P : o_j = 1}, so it is tabulated per leaf for all 2^d subsets
+once, when the model is loaded; a row then costs one decision per split and one table look-up per
+(leaf, path feature), all as numpy array operations. The last column is the model's expected value.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import numba
+
+MAX_PATH_FEATURES = 14  # 2^14 x 14 table entries for the deepest leaf; deeper models use LightGBM's own code
+_ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| <= this is zero
+_MISSING = {"None": 0, "Zero": 1, "NaN": 2}
+_THREADS = os.cpu_count() or 1
+_ROWS_PER_THREAD = 64  # below ~4 ms of work one thread is quicker than handing rows out
+
+
+class UnsupportedTree(ValueError):
+    """A model this module does not tabulate (categorical splits, very deep paths)."""
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    value: float
+    features: list[int]  # path features, in order of first use
+    zero_fraction: list[float]
+    splits: list[list[tuple[int, bool]]]  # per path feature: (split index, goes left) on the path
+
+
+def _split_weights(d: int) -> np.ndarray:
+    return np.array([math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)])
+
+
+def _tables(values: np.ndarray, zero_fractions: np.ndarray) -> np.ndarray:
+    """For leaves with the same number d of path features: (leaves x 2^d x d) table of
+    v * sum_U w(|U|, d) prod_{j in U} o_j prod_{j not in U, j != i} z_j for every subset S (the o's) and i."""
+    count, d = zero_fractions.shape
+    ones = (np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1  # S's bits: o_j
+    weights = _split_weights(d)
+    table = np.empty((count, 2 ** d, d))
+    for i in range(d):
+        # coefficients of t^k in prod_{j != i} (z_j + t o_j), for every leaf and subset at once
+        poly = np.zeros((count, 2 ** d, d))
+        poly[:, :, 0] = 1.0
+        for j in range(d):
+            if j == i:
+                continue
+            shifted = np.zeros_like(poly)
+            shifted[:, :, 1:] = poly[:, :, :-1]
+            poly = poly * zero_fractions[:, None, j, None] + shifted * ones[None, :, j, None]
+        table[:, :, i] = values[:, None] * (poly @ weights)
+    return table
+
+
+class TreeExplainer:
+    """Path-dependent TreeSHAP contributions of a LightGBM booster, equal to pred_contrib to ~1e-12."""
+
+    def __init__(self, booster: lgb.Booster):
+        model = booster.dump_model()
+        self.num_features = model["max_feature_idx"] + 1
+        split_feature, threshold, default_left, missing = [], [], [], []
+        leaves: list[_Leaf] = []
+        self.expected_value = 0.0
+
+        def walk(node: dict, path: list[tuple[int, bool, float]], total: float) -> None:
+            if "leaf_value" in node:
+                features: dict[int, tuple[float, list[tuple[int, bool]]]] = {}
+                for split, left, ratio in path:
+                    fraction, splits = features.get(split_feature[split], (1.0, []))
+                    features[split_feature[split]] = (fraction * ratio, [*splits, (split, left)])
+                leaves.append(_Leaf(node["leaf_value"], list(features), [f for f, _ in features.values()],
+                                    [s for _, s in features.values()]))
+                self.expected_value += node["leaf_value"] * node.get("leaf_count", total) / total
+                return
+            if node.get("decision_type", "<=") != "<=":
+                raise UnsupportedTree("categorical splits are not tabulated")
+            index = len(split_feature)
+            split_feature.append(node["split_feature"])
+            threshold.append(node["threshold"])
+            default_left.append(bool(node["default_left"]))
+            missing.append(_MISSING[node["missing_type"]])
+            count = node["internal_count"]
+            for child, left in ((node["left_child"], True), (node["right_child"], False)):
+                child_count = child.get("internal_count", child.get("leaf_count"))
+                walk(child, [*path, (index, left, child_count / count)], total)
+
+        for tree in model["tree_info"]:
+            root = tree["tree_structure"]
+            walk(root, [], float(root.get("internal_count", root.get("leaf_count", 1)) or 1))
+        if any(len(leaf.features) > MAX_PATH_FEATURES for leaf in leaves):
+            raise UnsupportedTree(f"a leaf has more than {MAX_PATH_FEATURES} features on its path")
+
+        self._split_feature = np.array(split_feature, dtype=np.intp)
+        self._threshold = np.array(threshold, dtype=float)
+        self._default_left = np.array(default_left, dtype=bool)
+        self._missing = np.array(missing, dtype=np.int8)
+        # (leaf, path feature) entries, leaf after leaf; each entry's splits on the path, contiguous.
+        leaves = [leaf for leaf in leaves if leaf.features]  # one-leaf trees only move the expected value
+        entry_feature, entry_zero, entry_start, pair_split, pair_left = [], [], [], [], []
+        for leaf in leaves:
+            for feature, zero, splits in zip(leaf.features, leaf.zero_fraction, leaf.splits):
+                entry_start.append(len(pair_split))
+                entry_feature.append(feature)
+                entry_zero.append(zero)
+                pair_split.extend(split for split, _ in splits)
+                pair_left.extend(left for _, left in splits)
+        entry_start.append(len(pair_split))
+        self._entry_feature = np.array(entry_feature, dtype=np.intp)
+        self._entry_zero = np.array(entry_zero)
+        self._entry_start = np.array(entry_start, dtype=np.intp)
+        self._pair_split = np.array(pair_split, dtype=np.intp)
+        self._pair_left = np.array(pair_left, dtype=bool)
+        self._leaf_size = np.array([len(leaf.features) for leaf in leaves], dtype=np.intp)
+        self._leaf_start = np.concatenate([[0], np.cumsum(self._leaf_size)[:-1]]).astype(np.intp)
+        # Tables: one block of 2^d x d per leaf (row S holds the d values for subset S), built for all
+        # leaves with the same d at once.
+        block = (2 ** self._leaf_size) * self._leaf_size
+        self._table_start = np.concatenate([[0], np.cumsum(block)[:-1]]).astype(np.intp)
+        self._table = np.empty(int(block.sum()))
+        for d in np.unique(self._leaf_size):
+            chosen = np.flatnonzero(self._leaf_size == d)
+            blocks = _tables(np.array([leaves[k].value for k in chosen]),
+                             np.array([leaves[k].zero_fraction for k in chosen]))
+            for k, values in zip(chosen, blocks):
+                self._table[self._table_start[k]:self._table_start[k] + block[k]] = values.ravel()
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """(rows x features + 1): each feature's contribution to the raw score; the last column the bias."""
+        matrix = np.ascontiguousarray(matrix, dtype=float)
+        if matrix.ndim != 2 or matrix.shape[1] != self.num_features:
+            raise ValueError(f"expected rows of {self.num_features} features, got shape {matrix.shape}")
+        out = np.zeros((len(matrix), self.num_features + 1))
+        out[:, -1] = self.expected_value
+        parts = min(_THREADS, max(1, len(matrix) // _ROWS_PER_THREAD))
+        bounds = np.linspace(0, len(matrix), parts + 1).astype(int)
+        work = [(matrix[a:b], out[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        if parts == 1:
+            self._explain(*work[0])
+        else:  # the kernel releases the GIL: row blocks run on all cores
+            list(_pool().map(lambda part: self._explain(*part), work))
+        return out
+
+    def _explain(self, matrix: np.ndarray, out: np.ndarray) -> None:
+        _explain_rows(matrix, self._split_feature, self._threshold, self._default_left, self._missing,
+                      self._leaf_start, self._leaf_size, self._table_start, self._entry_start,
+                      self._entry_feature, self._entry_zero, self._pair_split, self._pair_left, self._table, out)
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_THREADS, thread_name_prefix="treeshap")
+
+
+@numba.njit(cache=True, nogil=True)
+def _explain_rows(matrix, split_feature, threshold, default_left, missing, leaf_start, leaf_size, table_start,
+                  entry_start, entry_feature, entry_zero, pair_split, pair_left, table, out):  # pragma: no cover
+    """LightGBM's numerical decision at every split for every row; then leaf by leaf (so the leaf's table
+    stays in cache) and row by row: the subset S of satisfied path features, one look-up per feature
+    (the leaf's d values for S are adjacent). Work arrays are (splits or features) x rows."""
+    rows = matrix.shape[0]
+    goes_left = np.empty((len(split_feature), rows), dtype=np.bool_)
+    for s in range(len(split_feature)):
+        for row in range(rows):
+            value = matrix[row, split_feature[s]]
+            is_nan = np.isnan(value)
+            if is_nan and missing[s] != 2:
+                value = 0.0
+            if (missing[s] == 1 and abs(value) <= _ZERO) or (missing[s] == 2 and is_nan):
+                goes_left[s, row] = default_left[s]
+            else:
+                goes_left[s, row] = value <= threshold[s]
+    total = np.zeros((out.shape[1], rows))
+    subsets = np.empty(rows, dtype=np.int64)
+    for leaf in range(len(leaf_start)):
+        first, size = leaf_start[leaf], leaf_size[leaf]
+        subsets[:] = 0
+        for position in range(size):
+            entry = first + position
+            for row in range(rows):
+                satisfied = True
+                for pair in range(entry_start[entry], entry_start[entry + 1]):
+                    if goes_left[pair_split[pair], row] != pair_left[pair]:
+                        satisfied = False
+                        break
+                if satisfied:
+                    subsets[row] |= 1 << position
+        start = table_start[leaf]
+        for position in range(size):
+            entry = first + position
+            feature, zero = entry_feature[entry], entry_zero[entry]
+            for row in range(rows):
+                one = 1.0 if (subsets[row] >> position) & 1 else 0.0
+                total[feature, row] += (one - zero) * table[start + subsets[row] * size + position]
+    for feature in range(out.shape[1]):
+        for row in range(rows):
+            out[row, feature] += total[feature, row]
