@@ -46,6 +46,9 @@ class Outscaled:
 
     def __init__(self) -> None:
         models, info = load_models()
+        for bundle in models.bundles.values():
+            for model in bundle.stats.values():
+                model.explainer_ready()  # tables built and the compiled loop loaded before the first request
         app.state.predictor = Predictor(connect(SETTINGS, start=False), models)
         app.state.model_info = info
         # Everything loaded so far lives as long as the service: keep it out of the garbage collector's

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 from scipy import stats
 from scipy.special import gammaln
 
@@ -69,24 +70,32 @@ def map_range_distribution(means: list[float], size: float, line: float) -> Stat
 
 @dataclass(frozen=True)
 class LineSummary:
-    """Per row of a batch: the map-range total's mean, P(over the line), and its 80% interval."""
+    """Per distribution (row of means) of a batch: the map-range total's mean and 80% interval; per line
+    asked of it: P(total over the line)."""
     expected: np.ndarray
-    p_over: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    p_over: np.ndarray
 
 
-def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray) -> LineSummary:
-    """`map_range_distribution` for many requests at once: `means` is (requests x maps), one NB size.
+def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
+                        distribution: np.ndarray | None = None) -> LineSummary:
+    """`map_range_distribution` for many distributions at once: `means` is (distributions x maps), one NB
+    size; `lines[k]` is asked of distribution `distribution[k]` (default: line k of distribution k), so a
+    slate that asks five lines of one player's total computes that total once.
 
-    The per-map pmfs are multiplied in Fourier space (the sum's pmf is their convolution), all requests
-    in one call, and cut at a support wide enough for the largest request (tail mass below 1e-9)."""
+    The per-map pmfs are multiplied in Fourier space (the sum's pmf is their convolution), all
+    distributions in one call, and cut at a support wide enough for the largest (tail mass below 1e-9)."""
     means = np.atleast_2d(np.asarray(means, dtype=float))
-    support = max(support_for(list(row), size) for row in means)
-    pmfs = nb_pmf(means, size, support)  # requests x maps x support
+    lines = np.asarray(lines, dtype=float)
+    distribution = np.arange(len(lines)) if distribution is None else np.asarray(distribution)
+    totals = means.sum(axis=1)
+    variances = totals + (np.square(means).sum(axis=1) / size if np.isfinite(size) else 0.0)
+    support = int(np.max(totals + 12 * np.sqrt(variances + 1) + 20))  # support_for, for every row at once
+    pmfs = nb_pmf(means, size, support)  # distributions x maps x support
     if means.shape[1] == 1:
         total = pmfs[:, 0, :]
-    elif len(means) <= _DIRECT_MAX:  # a few requests: direct convolution beats the transforms' set-up
+    elif len(means) <= _DIRECT_MAX:  # a few distributions: direct convolution beats the transforms' set-up
         total = np.empty((len(means), support))
         for i, maps in enumerate(pmfs):
             row = maps[0]
@@ -95,16 +104,17 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray) -> Li
             total[i] = row
     else:
         # A transform as long as the support: the circular wrap-around only folds in the sum's mass beyond
-        # the support, which support_for (12 standard deviations past the mean) makes negligible.
-        length = 1 << int(np.ceil(np.log2(support)))
-        total = np.fft.irfft(np.prod(np.fft.rfft(pmfs, n=length, axis=2), axis=1), n=length, axis=1)[:, :support]
+        # the support, which the support (12 standard deviations past the mean) makes negligible.
+        length = scipy.fft.next_fast_len(support, real=True)
+        spectra = scipy.fft.rfft(pmfs, n=length, axis=2, workers=-1)
+        total = scipy.fft.irfft(np.prod(spectra, axis=1), n=length, axis=1, workers=-1)[:, :support]
         total = np.clip(total, 0.0, None)
     total = total / total.sum(axis=1, keepdims=True)
     cdf = np.cumsum(total, axis=1)
-    below = np.floor(np.asarray(lines, dtype=float)).astype(int)
-    p_under = np.where(below < support, cdf[np.arange(len(cdf)), np.minimum(below, support - 1)], 1.0)
-    return LineSummary(expected=total @ np.arange(support, dtype=float), p_over=1.0 - p_under,
-                       low=np.argmax(cdf >= 0.10, axis=1), high=np.argmax(cdf >= 0.90, axis=1))
+    below = np.floor(lines).astype(int)
+    p_under = np.where(below < support, cdf[distribution, np.minimum(below, support - 1)], 1.0)
+    return LineSummary(expected=total @ np.arange(support, dtype=float), low=np.argmax(cdf >= 0.10, axis=1),
+                       high=np.argmax(cdf >= 0.90, axis=1), p_over=1.0 - p_under)
 
 
 def fit_nb_size(y: np.ndarray, mu: np.ndarray) -> float:

@@ -61,6 +61,10 @@ class StatModel:
                 self._explainer = False
         return self._explainer or None
 
+    def explainer_ready(self) -> None:
+        """Build the explainer and run it once (loads or compiles its loop), so no request waits for it."""
+        self.contributions(np.zeros((1, self.booster.num_feature())))
+
     def calibrate(self, p_over: np.ndarray) -> np.ndarray:
         return apply_calibrator(self.calibrator, p_over)
 

@@ -57,6 +57,13 @@ def _normalise(name: str) -> str:
     return name.strip().lower()
 
 
+def _distribution_key(request: SingleRequest) -> tuple:
+    """What decides a request's distribution: everything but its line (the tournament is not a feature)."""
+    return (_normalise(request.player), request.stat, request.map_start, request.map_end,
+            _normalise(request.opponent) if request.opponent else None,
+            normalise_champion(request.champion) if request.champion else None)
+
+
 class Predictor:
     def __init__(self, client: redis.Redis, models: Models, clock=lambda: datetime.now(timezone.utc).replace(tzinfo=None)):
         self.client = client
@@ -208,8 +215,9 @@ class Predictor:
 
     def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
         """Answers in order (a NotFound in place of an unknown player or team). One MGET for all players and
-        opponents; the rows of every map of every request built at once; one LightGBM call per stat and
-        kind; contributions computed once per distinct row; the map-range sums computed together."""
+        opponents; requests that differ only in their line share one distribution (a slate asks several
+        lines of each player's total); the rows of every map of every distribution built at once; one
+        LightGBM call per stat and kind; contributions once per distinct row; the map-range sums together."""
         for stat in {r.stat for r in requests}:
             self._serving(stat)
         self._check_champions(requests)
@@ -218,15 +226,20 @@ class Predictor:
         served = [i for i, f in enumerate(found) if not isinstance(f, NotFound)]
         if not served:
             return answers
+        shared: dict[tuple, int] = {}
+        distribution = np.array([shared.setdefault(_distribution_key(requests[i]), len(shared)) for i in served])
+        first = {d: i for i, d in zip(reversed(served), reversed(distribution.tolist()))}
+        chosen = [requests[first[d]] for d in range(len(shared))]  # one request per distribution
+        players = [found[first[d]][0] for d in range(len(shared))]
+        opponents = [found[first[d]][1] for d in range(len(shared))]
         now = self.clock()
-        chosen = [requests[i] for i in served]
-        players = [found[i][0] for i in served]
-        opponents = [found[i][1] for i in served]
         rows, owner = self._rows(chosen, players, opponents, now)
         first_row = np.searchsorted(owner, np.arange(len(chosen)))
         stats = np.array([r.stat for r in chosen])
         means = np.empty(len(rows))
-        summaries: dict[int, tuple[float, float, int, int]] = {}
+        lines = np.array([requests[i].line for i in served])
+        summaries: dict[int, tuple[float, int, int]] = {}
+        p_over = np.empty(len(served))
         reasons: list[list[str]] = [[] for _ in chosen]
         adjustments: list[list[str]] = [[] for _ in chosen]
         for stat in dict.fromkeys(stats.tolist()):
@@ -235,22 +248,23 @@ class Predictor:
             means[mine] = bundle.stats[stat].predict_mean(rows[mine])
             factor, modes = self._adjust(stat, bundle, chosen, players, adjustments)
             means *= factor[owner]
-            self._summarise(stat, bundle, chosen, means, first_row, modes, summaries)
+            self._summarise(stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
             self._explain(stat, bundle.stats[stat], rows, first_row, stats, reasons)
         p_map = self._p_map_for(chosen, players, opponents, now)
-        for j, (i, r, player, opponent) in enumerate(zip(served, chosen, players, opponents)):
-            expected, p_over, low, high = summaries[j]
-            best_of = best_of_for(r.map_end)
+        for k, (i, d) in enumerate(zip(served, distribution.tolist())):
+            r, player, opponent = requests[i], players[d], opponents[d]
+            expected, low, high = summaries[d]
+            over = float(p_over[k])
             games = int(player.get("games_played") or 0)
             answers[i] = {
                 "player": player.get("player_name"), "team": player.get("team_name"), "stat": r.stat,
                 "line": r.line, "maps": [r.map_start, r.map_end],
-                "expected": round(expected, 3), "p_over": round(p_over, 4), "p_under": round(1 - p_over, 4),
-                "pick": "over" if p_over > 0.5 else "under", "confidence": round(max(p_over, 1 - p_over), 4),
+                "expected": round(expected, 3), "p_over": round(over, 4), "p_under": round(1 - over, 4),
+                "pick": "over" if over > 0.5 else "under", "confidence": round(max(over, 1 - over), 4),
                 "interval": [low, high],
-                "p_all_maps_played": round(probability_maps_played(p_map[j], best_of, r.map_end), 4),
+                "p_all_maps_played": round(probability_maps_played(p_map[d], best_of_for(r.map_end), r.map_end), 4),
                 "model_version": self.models.serving[r.stat], "snapshot_id": snapshot, "sample_size": games,
-                "reasoning": reasons[j] + adjustments[j] + self._caveats(games, opponent is not None),
+                "reasoning": reasons[d] + adjustments[d] + self._caveats(games, opponent is not None),
             }
         return answers
 
@@ -295,21 +309,26 @@ class Predictor:
             return f"{subject}: too few games for an adjustment ({games} of evidence, {min_games} needed)"
         return f"{subject}: {(value - 1) * 100:+.0f}% expected {stat} ({games} games of evidence)"
 
-    def _summarise(self, stat: str, bundle: Bundle, requests: list[SingleRequest], means: np.ndarray,
-                   first_row: np.ndarray, modes: dict[int, str], out: dict[int, tuple[float, float, int, int]]) -> None:
-        """Expected total, calibrated p_over and 80% interval per request of this stat, grouped by map count
-        and calibration mode."""
+    def _summarise(self, stat: str, bundle: Bundle, distributions: list[SingleRequest], means: np.ndarray,
+                   first_row: np.ndarray, modes: dict[int, str], lines: np.ndarray, asked: np.ndarray,
+                   out: dict[int, tuple[float, int, int]], p_over: np.ndarray) -> None:
+        """Per distribution of this stat: expected total and 80% interval (to `out`); per request asking
+        one of them (`asked[k]` its distribution): the calibrated P(over its line) (to `p_over[k]`).
+        Grouped by map count and calibration mode."""
         model = bundle.stats[stat]
-        by_maps: dict[tuple[int, str], list[int]] = {}
-        for j, mode in modes.items():
-            by_maps.setdefault((requests[j].map_end - requests[j].map_start + 1, mode), []).append(j)
-        for (count, mode), group in by_maps.items():
-            group_means = means[first_row[group][:, None] + np.arange(count)]  # each request's maps, in order
-            summary = map_range_summaries(group_means, model.nb_size, np.array([requests[j].line for j in group]))
-            p_over = model.calibrate(summary.p_over) if mode == "model" else \
+        groups: dict[tuple[int, str], list[int]] = {}
+        for d, mode in modes.items():
+            groups.setdefault((distributions[d].map_end - distributions[d].map_start + 1, mode), []).append(d)
+        for (count, mode), group in groups.items():
+            position = np.full(len(distributions), -1)
+            position[group] = np.arange(len(group))
+            requests = np.flatnonzero(position[asked] >= 0)
+            group_means = means[first_row[group][:, None] + np.arange(count)]  # each distribution's maps, in order
+            summary = map_range_summaries(group_means, model.nb_size, lines[requests], position[asked[requests]])
+            p_over[requests] = model.calibrate(summary.p_over) if mode == "model" else \
                 bundle.layers.calibrate(mode, stat, summary.p_over)
-            for k, j in enumerate(group):
-                out[j] = (float(summary.expected[k]), float(p_over[k]), int(summary.low[k]), int(summary.high[k]))
+            for k, d in enumerate(group):
+                out[d] = (float(summary.expected[k]), int(summary.low[k]), int(summary.high[k]))
 
     def _explain(self, stat: str, model, rows: np.ndarray, first_row: np.ndarray, stats: np.ndarray,
                  out: list[list[str]]) -> None:

@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 from outscaled.models.distributions import (
-    fit_nb_size, map_range_distribution, probability_maps_played, series_win_probability,
+    fit_nb_size, map_range_distribution, map_range_summaries, probability_maps_played, series_win_probability,
 )
 
 
@@ -52,3 +52,18 @@ def test_nb_size_recovers_the_dispersion():
     y = rng.negative_binomial(4.0, 4.0 / (4.0 + mu))
     assert fit_nb_size(y, mu) == pytest.approx(4.0, rel=0.2)
     assert fit_nb_size(rng.poisson(mu), mu) > 100  # Poisson data: no overdispersion found
+
+
+@pytest.mark.parametrize("distributions", [3, 40])  # direct convolution, and the Fourier path
+@pytest.mark.parametrize("maps", [1, 2, 3])
+def test_batched_summaries_equal_one_distribution_at_a_time(distributions, maps):
+    rng = np.random.default_rng(maps * 100 + distributions)
+    means = rng.uniform(0.5, 9.0, size=(distributions, maps))
+    asked = rng.integers(0, distributions, size=3 * distributions)  # several lines of each distribution
+    lines = rng.integers(0, 25, size=len(asked)) + 0.5
+    summary = map_range_summaries(means, 6.0, lines, asked)
+    for k, (row, line) in enumerate(zip(asked, lines)):
+        one = map_range_distribution(list(means[row]), 6.0, float(line))
+        assert summary.p_over[k] == pytest.approx(one.p_over, abs=1e-9)
+        assert summary.expected[row] == pytest.approx(one.expected, abs=1e-7)
+        assert (summary.low[row], summary.high[row]) == one.interval_80

@@ -162,9 +162,12 @@ def test_a_batch_answers_like_single_requests(predictor):
     service, _ = predictor
     names = [p["name"] for p in service.search_players("")[:6]]
     asked = (("kills", 2.5, 1, 2), ("cs", 480.5, 1, 2), ("deaths", 1.5, 1, 1), ("assists", 14.5, 1, 3),
-             ("kills", 0.5, 2, 5))
+             ("kills", 0.5, 2, 5), ("kills", 6.5, 1, 2), ("kills", 2.5, 1, 2))  # lines sharing one distribution
     requests = [SingleRequest(name, stat, line, start, end) for name in names
                 for stat, line, start, end in asked if stat in service.models.serving]
+    requests += [SingleRequest(names[0].upper(), "kills", 3.5, 1, 2),  # the same player, written otherwise
+                 SingleRequest(names[0], "kills", 3.5, 1, 2, tournament="any"),
+                 SingleRequest(names[1], "kills", 3.5, 1, 2, opponent=service.teams()[0]["name"])]
     assert len({r.stat for r in requests}) >= 2
     assert service.many(requests) == [service.single(r) for r in requests]
 
