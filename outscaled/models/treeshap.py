@@ -1,15 +1,16 @@
 """Exact path-dependent TreeSHAP for a LightGBM model (the numbers `predict(pred_contrib=True)` gives), over
-many rows at once and about ten times faster, so a batch of predictions can say why in words.
+many rows at once and seven to ten times faster, so a batch of predictions can say why in words.
 
 For a leaf with value v and path features P (d of them), let z_j be the product of the cover ratios
 (child count / node count) of the path's splits on feature j, and, for a row, o_j = 1 when the row takes
 the path's branch at every split on j. The leaf adds to feature i of P
     v (o_i - z_i) sum over U ⊆ P\\{i} of  w(|U|, d) prod_{j in U} o_j prod_{j in P\\U\\{i}} z_j,
     w(k, d) = k! (d-k-1)! / d!
-(the Shapley value of the leaf's product game; summed over leaves and trees it is TreeSHAP). The sum
-depends on the row only through S = {j in P : o_j = 1}, so it is tabulated per leaf for all 2^d subsets
-once, when the model is loaded; a row then costs one decision per split and one table look-up per
-(leaf, path feature), all as numpy array operations. The last column is the model's expected value.
+(the Shapley value of the leaf's product game; summed over leaves and trees it is TreeSHAP). It depends
+on the row only through S = {j in P : o_j = 1}, so it is tabulated per leaf for all 2^d subsets once, when
+the model is loaded (~0.3 s and ~11 MB for 250 trees of 15 leaves); a row then costs one decision per
+split and one table look-up per (leaf, path feature), in a compiled loop (numba) that runs leaf by leaf
+over all rows so each leaf's table stays in cache. The last column is the model's expected value.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def _split_weights(d: int) -> np.ndarray:
 
 
 def _tables(values: np.ndarray, zero_fractions: np.ndarray) -> np.ndarray:
-    """For leaves with the same number d of path features: (leaves x 2^d x d) table of
-    v * sum_U w(|U|, d) prod_{j in U} o_j prod_{j not in U, j != i} z_j for every subset S (the o's) and i."""
+    """For leaves with the same number d of path features: (leaves x 2^d x d) table of what the leaf adds to
+    feature i for a row with subset S:
+    v (o_i - z_i) sum_U w(|U|, d) prod_{j in U} o_j prod_{j not in U, j != i} z_j, o_j = [j in S]."""
     count, d = zero_fractions.shape
     ones = (np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1  # S's bits: o_j
     weights = _split_weights(d)
@@ -64,7 +66,7 @@ def _tables(values: np.ndarray, zero_fractions: np.ndarray) -> np.ndarray:
             shifted = np.zeros_like(poly)
             shifted[:, :, 1:] = poly[:, :, :-1]
             poly = poly * zero_fractions[:, None, j, None] + shifted * ones[None, :, j, None]
-        table[:, :, i] = values[:, None] * (poly @ weights)
+        table[:, :, i] = values[:, None] * (ones[None, :, i] - zero_fractions[:, None, i]) * (poly @ weights)
     return table
 
 
@@ -112,17 +114,15 @@ class TreeExplainer:
         self._missing = np.array(missing, dtype=np.int8)
         # (leaf, path feature) entries, leaf after leaf; each entry's splits on the path, contiguous.
         leaves = [leaf for leaf in leaves if leaf.features]  # one-leaf trees only move the expected value
-        entry_feature, entry_zero, entry_start, pair_split, pair_left = [], [], [], [], []
+        entry_feature, entry_start, pair_split, pair_left = [], [], [], []
         for leaf in leaves:
-            for feature, zero, splits in zip(leaf.features, leaf.zero_fraction, leaf.splits):
+            for feature, splits in zip(leaf.features, leaf.splits):
                 entry_start.append(len(pair_split))
                 entry_feature.append(feature)
-                entry_zero.append(zero)
                 pair_split.extend(split for split, _ in splits)
                 pair_left.extend(left for _, left in splits)
         entry_start.append(len(pair_split))
         self._entry_feature = np.array(entry_feature, dtype=np.intp)
-        self._entry_zero = np.array(entry_zero)
         self._entry_start = np.array(entry_start, dtype=np.intp)
         self._pair_split = np.array(pair_split, dtype=np.intp)
         self._pair_left = np.array(pair_left, dtype=bool)
@@ -159,7 +159,7 @@ class TreeExplainer:
     def _explain(self, matrix: np.ndarray, out: np.ndarray) -> None:
         _explain_rows(matrix, self._split_feature, self._threshold, self._default_left, self._missing,
                       self._leaf_start, self._leaf_size, self._table_start, self._entry_start,
-                      self._entry_feature, self._entry_zero, self._pair_split, self._pair_left, self._table, out)
+                      self._entry_feature, self._pair_split, self._pair_left, self._table, out)
 
 
 @functools.cache
@@ -169,7 +169,7 @@ def _pool() -> ThreadPoolExecutor:
 
 @numba.njit(cache=True, nogil=True)
 def _explain_rows(matrix, split_feature, threshold, default_left, missing, leaf_start, leaf_size, table_start,
-                  entry_start, entry_feature, entry_zero, pair_split, pair_left, table, out):  # pragma: no cover
+                  entry_start, entry_feature, pair_split, pair_left, table, out):  # pragma: no cover
     """LightGBM's numerical decision at every split for every row; then leaf by leaf (so the leaf's table
     stays in cache) and row by row: the subset S of satisfied path features, one look-up per feature
     (the leaf's d values for S are adjacent). Work arrays are (splits or features) x rows."""
@@ -202,11 +202,9 @@ def _explain_rows(matrix, split_feature, threshold, default_left, missing, leaf_
                     subsets[row] |= 1 << position
         start = table_start[leaf]
         for position in range(size):
-            entry = first + position
-            feature, zero = entry_feature[entry], entry_zero[entry]
+            feature = entry_feature[first + position]
             for row in range(rows):
-                one = 1.0 if (subsets[row] >> position) & 1 else 0.0
-                total[feature, row] += (one - zero) * table[start + subsets[row] * size + position]
+                total[feature, row] += table[start + subsets[row] * size + position]
     for feature in range(out.shape[1]):
         for row in range(rows):
             out[row, feature] += total[feature, row]

@@ -339,7 +339,7 @@ class Predictor:
         unique_rows = np.empty((len(distinct), rows.shape[1]))
         for row_bytes, index in distinct.items():
             unique_rows[index] = np.frombuffer(row_bytes)
-        texts = [self._top_contributions(c, v, stat) for c, v in zip(model.contributions(unique_rows), unique_rows)]
+        texts = self._top_contributions(model.contributions(unique_rows), unique_rows, stat)
         for j, index in zip(mine, which):
             out[j] = list(texts[index])
 
@@ -395,18 +395,25 @@ class Predictor:
                 "model_version": self.models.serving["win"], "snapshot_id": snapshot}
 
     @staticmethod
-    def _top_contributions(contribution_row: np.ndarray, values: np.ndarray, stat: str) -> list[str]:
-        contributions = contribution_row[:-1]  # the last column is the bias
-        lines = []
-        for index in np.argsort(-np.abs(contributions), kind="stable")[:3]:
-            name, value, effect = PLAYER_FEATURES[index], values[index], contributions[index]
-            if name.startswith("is_"):
-                subject = f"{'playing' if value == 1 else 'not playing'} {name[3:]}"
-            else:
-                subject = f"{name.replace('_', ' ')} = {'unknown' if np.isnan(value) else f'{value:.2f}'}"
-            lines.append(f"{subject} {'raises' if effect > 0 else 'lowers'} expected {stat} by "
-                         f"{abs(np.expm1(effect)) * 100:.0f}%")
-        return lines
+    def _top_contributions(contributions: np.ndarray, values: np.ndarray, stat: str) -> list[list[str]]:
+        """Per row: its three largest contributions (by size; the last column, the bias, left out) in words."""
+        top = np.argsort(-np.abs(contributions[:, :-1]), axis=1, kind="stable")[:, :3]
+        effects = np.take_along_axis(contributions, top, axis=1)
+        shown = np.take_along_axis(values, top, axis=1)
+        percents = np.abs(np.expm1(effects)) * 100
+        texts = []
+        for indices, row_values, row_effects, row_percents in zip(top.tolist(), shown.tolist(), effects.tolist(),
+                                                                  percents.tolist()):
+            lines = []
+            for index, value, effect, percent in zip(indices, row_values, row_effects, row_percents):
+                name = PLAYER_FEATURES[index]
+                if name.startswith("is_"):
+                    subject = f"{'playing' if value == 1 else 'not playing'} {name[3:]}"
+                else:
+                    subject = f"{name.replace('_', ' ')} = {'unknown' if value != value else f'{value:.2f}'}"
+                lines.append(f"{subject} {'raises' if effect > 0 else 'lowers'} expected {stat} by {percent:.0f}%")
+            texts.append(lines)
+        return texts
 
     @staticmethod
     def _caveats(games: int, has_opponent: bool) -> list[str]:
