@@ -174,32 +174,34 @@ def _explain_rows(matrix, split_feature, threshold, default_left, missing, leaf_
     stays in cache) and row by row: the subset S of satisfied path features, one look-up per feature
     (the leaf's d values for S are adjacent). Work arrays are (splits or features) x rows."""
     rows = matrix.shape[0]
+    columns = np.ascontiguousarray(matrix.T)  # features x rows: every loop below runs along rows
     goes_left = np.empty((len(split_feature), rows), dtype=np.bool_)
     for s in range(len(split_feature)):
+        feature, kind, left, cut = split_feature[s], missing[s], default_left[s], threshold[s]
         for row in range(rows):
-            value = matrix[row, split_feature[s]]
+            value = columns[feature, row]
             is_nan = np.isnan(value)
-            if is_nan and missing[s] != 2:
+            if is_nan and kind != 2:
                 value = 0.0
-            if (missing[s] == 1 and abs(value) <= _ZERO) or (missing[s] == 2 and is_nan):
-                goes_left[s, row] = default_left[s]
+            if (kind == 1 and abs(value) <= _ZERO) or (kind == 2 and is_nan):
+                goes_left[s, row] = left
             else:
-                goes_left[s, row] = value <= threshold[s]
+                goes_left[s, row] = value <= cut
     total = np.zeros((out.shape[1], rows))
     subsets = np.empty(rows, dtype=np.int64)
+    satisfied = np.empty(rows, dtype=np.bool_)
     for leaf in range(len(leaf_start)):
         first, size = leaf_start[leaf], leaf_size[leaf]
         subsets[:] = 0
         for position in range(size):
             entry = first + position
+            satisfied[:] = True
+            for pair in range(entry_start[entry], entry_start[entry + 1]):
+                split, left = pair_split[pair], pair_left[pair]
+                for row in range(rows):
+                    satisfied[row] &= goes_left[split, row] == left
             for row in range(rows):
-                satisfied = True
-                for pair in range(entry_start[entry], entry_start[entry + 1]):
-                    if goes_left[pair_split[pair], row] != pair_left[pair]:
-                        satisfied = False
-                        break
-                if satisfied:
-                    subsets[row] |= 1 << position
+                subsets[row] |= np.int64(satisfied[row]) << position
         start = table_start[leaf]
         for position in range(size):
             feature = entry_feature[first + position]
