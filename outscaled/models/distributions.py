@@ -24,11 +24,16 @@ def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
     mean = np.maximum(np.asarray(mean, dtype=float), 1e-6)[..., None]
     k = np.arange(support, dtype=float)
     if not np.isfinite(size) or size > 1e6:
-        log_pmf = k * np.log(mean) - mean - gammaln(k + 1)
+        per_count, constant, terms = np.log(mean), -mean, -gammaln(k + 1)
     else:
-        log_pmf = (gammaln(k + size) - gammaln(size) - gammaln(k + 1)
-                   + size * np.log(size / (size + mean)) + k * np.log(mean / (size + mean)))
-    return np.exp(log_pmf)
+        per_count = np.log(mean / (size + mean))
+        constant = size * np.log(size / (size + mean))
+        terms = gammaln(k + size) - gammaln(size) - gammaln(k + 1)
+    # log pmf = terms[k] + constant + k * per_count, written into one array (the batch's largest)
+    log_pmf = np.multiply(k, per_count)
+    log_pmf += constant
+    log_pmf += terms
+    return np.exp(log_pmf, out=log_pmf)
 
 
 def support_for(means: list[float], size: float) -> int:
@@ -92,6 +97,8 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     totals = means.sum(axis=1)
     variances = totals + (np.square(means).sum(axis=1) / size if np.isfinite(size) else 0.0)
     support = int(np.max(totals + 12 * np.sqrt(variances + 1) + 20))  # support_for, for every row at once
+    if means.shape[1] > 1 and len(means) > _DIRECT_MAX:
+        support = scipy.fft.next_fast_len(support, real=True)  # the transforms' length: no padding copy
     pmfs = nb_pmf(means, size, support)  # distributions x maps x support
     if means.shape[1] == 1:
         total = pmfs[:, 0, :]
@@ -105,10 +112,9 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     else:
         # A transform as long as the support: the circular wrap-around only folds in the sum's mass beyond
         # the support, which the support (12 standard deviations past the mean) makes negligible.
-        length = scipy.fft.next_fast_len(support, real=True)
-        spectra = scipy.fft.rfft(pmfs, n=length, axis=2, workers=-1)
-        total = scipy.fft.irfft(np.prod(spectra, axis=1), n=length, axis=1, workers=-1)[:, :support]
-        total = np.clip(total, 0.0, None)
+        spectra = scipy.fft.rfft(pmfs, axis=2, workers=-1)
+        total = scipy.fft.irfft(np.prod(spectra, axis=1), n=support, axis=1, workers=-1)
+        np.clip(total, 0.0, None, out=total)
     total = total / total.sum(axis=1, keepdims=True)
     cdf = np.cumsum(total, axis=1)
     below = np.floor(lines).astype(int)

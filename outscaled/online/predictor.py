@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -55,6 +56,27 @@ def best_of_for(map_end: int) -> int:
 
 def _normalise(name: str) -> str:
     return name.strip().lower()
+
+
+class _Inline:
+    """An executor that runs the call at once (small batches: handing work to a thread costs more)."""
+
+    @staticmethod
+    def submit(function, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # re-raised by .result(), as a pool's future would
+            future.set_exception(error)
+        return future
+
+
+_SUMMING_POOL = ThreadPoolExecutor(1, thread_name_prefix="map-range-sums")
+_BACKGROUND_FROM = 64  # distributions
+
+
+def _background(distributions: int) -> ThreadPoolExecutor | _Inline:
+    return _SUMMING_POOL if distributions >= _BACKGROUND_FROM else _Inline()
 
 
 def _distribution_key(request: SingleRequest) -> tuple:
@@ -242,14 +264,23 @@ class Predictor:
         p_over = np.empty(len(served))
         reasons: list[list[str]] = [[] for _ in chosen]
         adjustments: list[list[str]] = [[] for _ in chosen]
-        for stat in dict.fromkeys(stats.tolist()):
+        asked_stats = list(dict.fromkeys(stats.tolist()))
+        modes: dict[str, dict[int, str]] = {}
+        for stat in asked_stats:
             bundle = self.models.bundles[self.models.serving[stat]]
             mine = stats[owner] == stat
             means[mine] = bundle.stats[stat].predict_mean(rows[mine])
-            factor, modes = self._adjust(stat, bundle, chosen, players, adjustments)
+            factor, modes[stat] = self._adjust(stat, bundle, chosen, players, adjustments)
             means *= factor[owner]
-            self._summarise(stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
-            self._explain(stat, bundle.stats[stat], rows, first_row, stats, reasons)
+        # The map-range sums (numpy, which releases the GIL) run beside the explanations of a large batch.
+        summing = [_background(len(chosen)).submit(
+            self._summarise, stat, self.models.bundles[self.models.serving[stat]], chosen, means, first_row,
+            modes[stat], lines, distribution, summaries, p_over) for stat in asked_stats]
+        for stat in asked_stats:
+            self._explain(stat, self.models.bundles[self.models.serving[stat]].stats[stat], rows, first_row,
+                          stats, reasons)
+        for done in summing:
+            done.result()
         p_map = self._p_map_for(chosen, players, opponents, now)
         for k, (i, d) in enumerate(zip(served, distribution.tolist())):
             r, player, opponent = requests[i], players[d], opponents[d]
