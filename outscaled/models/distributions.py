@@ -15,7 +15,9 @@ import scipy.fft
 from scipy import stats
 from scipy.special import gammaln
 
-_DIRECT_MAX = 8
+# Direct convolution (maps x support^2 work) beats the transforms' set-up for a few short distributions.
+_DIRECT_MAX_DISTRIBUTIONS = 8
+_DIRECT_MAX_SUPPORT = 256
 
 
 def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
@@ -97,12 +99,13 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     totals = means.sum(axis=1)
     variances = totals + (np.square(means).sum(axis=1) / size if np.isfinite(size) else 0.0)
     support = int(np.max(totals + 12 * np.sqrt(variances + 1) + 20))  # support_for, for every row at once
-    if means.shape[1] > 1 and len(means) > _DIRECT_MAX:
+    direct = len(means) <= _DIRECT_MAX_DISTRIBUTIONS and support <= _DIRECT_MAX_SUPPORT
+    if means.shape[1] > 1 and not direct:
         support = scipy.fft.next_fast_len(support, real=True)  # the transforms' length: no padding copy
     pmfs = nb_pmf(means, size, support)  # distributions x maps x support
     if means.shape[1] == 1:
         total = pmfs[:, 0, :]
-    elif len(means) <= _DIRECT_MAX:  # a few distributions: direct convolution beats the transforms' set-up
+    elif direct:
         total = np.empty((len(means), support))
         for i, maps in enumerate(pmfs):
             row = maps[0]

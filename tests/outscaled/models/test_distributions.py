@@ -54,13 +54,14 @@ def test_nb_size_recovers_the_dispersion():
     assert fit_nb_size(rng.poisson(mu), mu) > 100  # Poisson data: no overdispersion found
 
 
-@pytest.mark.parametrize("distributions", [3, 40])  # direct convolution, and the Fourier path
+# a few short distributions: direct convolution; many, or long ones (CS-sized): the Fourier path
+@pytest.mark.parametrize(("distributions", "scale"), [(3, 9.0), (40, 9.0), (3, 300.0)])
 @pytest.mark.parametrize("maps", [1, 2, 3])
-def test_batched_summaries_equal_one_distribution_at_a_time(distributions, maps):
+def test_batched_summaries_equal_one_distribution_at_a_time(distributions, scale, maps):
     rng = np.random.default_rng(maps * 100 + distributions)
-    means = rng.uniform(0.5, 9.0, size=(distributions, maps))
+    means = rng.uniform(0.05, 1.0, size=(distributions, maps)) * scale
     asked = rng.integers(0, distributions, size=3 * distributions)  # several lines of each distribution
-    lines = rng.integers(0, 25, size=len(asked)) + 0.5
+    lines = np.floor(rng.uniform(0, 3, size=len(asked)) * scale) + 0.5
     summary = map_range_summaries(means, 6.0, lines, asked)
     for k, (row, line) in enumerate(zip(asked, lines)):
         one = map_range_distribution(list(means[row]), 6.0, float(line))
