@@ -50,6 +50,10 @@ def test_equals_lightgbm_pred_contrib_on_a_served_model(real_rows):
     # the contributions add up to the raw score, and StatModel.contributions is this explainer
     np.testing.assert_allclose(explained.sum(axis=1), model.booster.predict(rows, raw_score=True), atol=1e-10)
     np.testing.assert_array_equal(model.contributions(rows), explained)
+    for row in rows[::50]:  # one row at a time (the single-prediction path: no tables)
+        one = row[None, :]
+        np.testing.assert_allclose(model.contributions(one), model.booster.predict(one, pred_contrib=True),
+                                   rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("params", [
@@ -65,8 +69,9 @@ def test_equals_lightgbm_for_every_missing_value_rule(real_rows, params):
     explainer = TreeExplainer(booster)
     np.testing.assert_allclose(explainer.contributions(rows), booster.predict(rows, pred_contrib=True),
                                rtol=0, atol=1e-10)
-    np.testing.assert_allclose(explainer.contributions(rows[:1]), booster.predict(rows[:1], pred_contrib=True),
-                               rtol=0, atol=1e-10)
+    for few in (1, 2, 3):  # the table-free loop below _TABLES_FROM_ROWS, then the tables
+        np.testing.assert_allclose(explainer.contributions(rows[-few:]),
+                                   booster.predict(rows[-few:], pred_contrib=True), rtol=0, atol=1e-10)
 
 
 def test_categorical_models_are_left_to_lightgbm(real_rows):
