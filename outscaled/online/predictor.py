@@ -295,7 +295,7 @@ class Predictor:
                 "interval": [low, high],
                 "p_all_maps_played": round(probability_maps_played(p_map[d], best_of_for(r.map_end), r.map_end), 4),
                 "model_version": self.models.serving[r.stat], "snapshot_id": snapshot, "sample_size": games,
-                "reasoning": reasons[d] + adjustments[d] + self._caveats(games, opponent is not None),
+                "reasoning": reasons[d] + adjustments[d] + self._caveats(games, opponent is not None, r.tournament),
             }
         return answers
 
@@ -447,12 +447,14 @@ class Predictor:
         return texts
 
     @staticmethod
-    def _caveats(games: int, has_opponent: bool) -> list[str]:
+    def _caveats(games: int, has_opponent: bool, tournament: str | None) -> list[str]:
         lines = []
         if games < SHORT_HISTORY:
             lines.append(f"short history: {games} game(s) on record, so the league/position baseline weighs heavily")
         if not has_opponent:
             lines.append("no opponent given: opponent strength is unknown to the model")
+        if tournament:
+            lines.append(f"tournament '{tournament}' is not a model input: the player's own league baseline is used")
         return lines
 
     def status(self) -> dict[str, Any]:

@@ -214,3 +214,14 @@ def test_online_rows_equal_the_offline_matrix(served_settings):
         side = PLAYER_FEATURES.index("is_blue")  # the side is a draft fact: the pre-draft service never knows it
         np.testing.assert_allclose(np.delete(online, side), np.delete(offline[i], side), rtol=1e-9, atol=1e-6,
                                    err_msg=row["player_key"])
+
+
+def test_a_tournament_changes_nothing_and_says_it_is_not_used(predictor):
+    service, _ = predictor
+    name = service.search_players("")[0]["name"]
+    plain = service.single(SingleRequest(name, "kills", 3.5, 1, 2))
+    with_tournament = service.single(SingleRequest(name, "kills", 3.5, 1, 2, tournament="Worlds"))
+    assert {k: v for k, v in with_tournament.items() if k != "reasoning"} == \
+        {k: v for k, v in plain.items() if k != "reasoning"}
+    assert with_tournament["reasoning"][:-1] == plain["reasoning"]
+    assert "'Worlds' is not a model input" in with_tournament["reasoning"][-1]
