@@ -6,6 +6,7 @@ Kept free of any web framework so it is tested directly and served by BentoML un
 from __future__ import annotations
 
 import difflib
+import functools
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 import time
@@ -264,19 +265,18 @@ class Predictor:
         p_over = np.empty(len(served))
         reasons: list[list[str]] = [[] for _ in chosen]
         adjustments: list[list[str]] = [[] for _ in chosen]
-        asked_stats = list(dict.fromkeys(stats.tolist()))
-        modes: dict[str, dict[int, str]] = {}
-        for stat in asked_stats:
+        summing = []
+        for stat in dict.fromkeys(stats.tolist()):
             bundle = self.models.bundles[self.models.serving[stat]]
             mine = stats[owner] == stat
-            means[mine] = bundle.stats[stat].predict_mean(rows[mine])
-            factor, modes[stat] = self._adjust(stat, bundle, chosen, players, adjustments)
-            means *= factor[owner]
-        # The map-range sums (numpy, which releases the GIL) run beside the explanations of a large batch.
-        summing = [_background(len(chosen)).submit(
-            self._summarise, stat, self.models.bundles[self.models.serving[stat]], chosen, means, first_row,
-            modes[stat], lines, distribution, summaries, p_over) for stat in asked_stats]
-        for stat in asked_stats:
+            factor, modes = self._adjust(stat, bundle, chosen, players, adjustments)
+            means[mine] = bundle.stats[stat].predict_mean(rows[mine]) * factor[owner[mine]]
+            # The map-range sums (numpy, which releases the GIL) of a large batch run in a thread beside the
+            # rest; each reads only its own stat's rows of `means`.
+            summing.append(_background(len(chosen)).submit(
+                self._summarise, stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries,
+                p_over))
+        for stat in dict.fromkeys(stats.tolist()):
             self._explain(stat, self.models.bundles[self.models.serving[stat]].stats[stat], rows, first_row,
                           stats, reasons)
         for done in summing:
@@ -328,11 +328,12 @@ class Predictor:
                         "champion": f"champion {name}", "player_champion": f"{players[j].get('player_name')} on {name}"}
             for layer in LAYERS if champion else LAYERS[:1]:
                 value, games = found[layer.name][0][k], int(found[layer.name][1][k])
-                out[j].append(self._adjustment_text(subjects[layer.name], stat, value, games, layer.min_games,
-                                                    layers.priors[layer.name].get(stat, float("inf"))))
+                out[j].append(self._adjustment_text(subjects[layer.name], stat, float(value), games, layer.min_games,
+                                                    float(layers.priors[layer.name].get(stat, float("inf")))))
         return factor, {j: "post_draft" if c else "meta" for j, c in zip(mine, champions)}
 
     @staticmethod
+    @functools.lru_cache(maxsize=8192)  # before the draft, every player of a position gets the same patch text
     def _adjustment_text(subject: str, stat: str, value: float, games: int, min_games: int, prior: float) -> str:
         if not np.isfinite(prior):
             return f"{subject}: no adjustment (this layer did not help {stat} out of fold, so it is off)"
