@@ -80,6 +80,10 @@ def _background(distributions: int) -> ThreadPoolExecutor | _Inline:
     return _SUMMING_POOL if distributions >= _BACKGROUND_FROM else _Inline()
 
 
+def _tournament_note(tournament: str) -> str:
+    return f"tournament '{tournament}' is not a model input: the player's own league baseline is used"
+
+
 def _distribution_key(request: SingleRequest) -> tuple:
     """What decides a request's distribution: everything but its line (the tournament is not a feature)."""
     return (_normalise(request.player), request.stat, request.map_start, request.map_end,
@@ -96,6 +100,7 @@ class Predictor:
         self._meta: dict[str, Any] = {}
         self._index: list[dict] = []
         self._champions: dict[str, str] = {}  # normalised name -> name, every champion in the snapshot's games
+        self._base_row_cache: dict[str, np.ndarray] = {}  # player key -> base row, for the current snapshot
         self._lock = threading.Lock()
 
     # --- snapshot access ---------------------------------------------------------------------------
@@ -118,6 +123,7 @@ class Predictor:
                                       "publish a new one (`outscaled materialize`) or roll back")
                 self._meta, self._index = meta or {}, index or []
                 self._champions = {normalise_champion(c): c for c in self._meta.get("champions") or []}
+                self._base_row_cache = {}
             self._pointer = (snapshot_id, time.monotonic())
         return snapshot_id
 
@@ -180,10 +186,21 @@ class Predictor:
         conceded = np.array([(o["conceded"].get(p["position"] or "") or _NO_CONCEDED) if o else _NO_CONCEDED
                              for p, o in zip(players, opponents)], dtype=float)
         rows = complete_player_rows(
-            np.array([p["row"] for p in players], dtype=float)[owner],
+            self._base_rows(players)[owner],
             np.array([p["last_game"] for p in players], dtype=float)[owner], side[owner], conceded[owner],
             map_number, best_of[owner], now, self._meta.get("patch_first_seen"))
         return rows, owner
+
+    def _base_rows(self, players: list[dict]) -> np.ndarray:
+        """The players' base rows as one matrix; each converted once per snapshot (its values never change)."""
+        cache = self._base_row_cache
+        base = np.empty((len(players), len(PLAYER_FEATURES)))
+        for i, player in enumerate(players):
+            row = cache.get(player["player_key"])
+            if row is None:
+                row = cache[player["player_key"]] = np.array(player["row"], dtype=float)
+            base[i] = row
+        return base
 
     def feature_rows(self, request: SingleRequest) -> np.ndarray:
         """The model rows (one per map) the service builds for a request, from what Redis holds."""
@@ -282,20 +299,25 @@ class Predictor:
         for done in summing:
             done.result()
         p_map = self._p_map_for(chosen, players, opponents, now)
-        for k, (i, d) in enumerate(zip(served, distribution.tolist())):
-            r, player, opponent = requests[i], players[d], opponents[d]
+        shared_fields = []  # what every request of a distribution answers alike
+        for d, (r, player, opponent) in enumerate(zip(chosen, players, opponents)):
             expected, low, high = summaries[d]
-            over = float(p_over[k])
             games = int(player.get("games_played") or 0)
+            shared_fields.append((
+                player.get("player_name"), player.get("team_name"), [r.map_start, r.map_end], round(expected, 3),
+                [low, high], round(probability_maps_played(p_map[d], best_of_for(r.map_end), r.map_end), 4),
+                self.models.serving[r.stat], games,
+                reasons[d] + adjustments[d] + self._caveats(games, opponent is not None)))
+        for k, (i, d, over) in enumerate(zip(served, distribution.tolist(), p_over.tolist())):
+            r = requests[i]
+            name, team, maps, expected, interval, all_maps, version, games, reasoning = shared_fields[d]
             answers[i] = {
-                "player": player.get("player_name"), "team": player.get("team_name"), "stat": r.stat,
-                "line": r.line, "maps": [r.map_start, r.map_end],
-                "expected": round(expected, 3), "p_over": round(over, 4), "p_under": round(1 - over, 4),
+                "player": name, "team": team, "stat": r.stat, "line": r.line, "maps": list(maps),
+                "expected": expected, "p_over": round(over, 4), "p_under": round(1 - over, 4),
                 "pick": "over" if over > 0.5 else "under", "confidence": round(max(over, 1 - over), 4),
-                "interval": [low, high],
-                "p_all_maps_played": round(probability_maps_played(p_map[d], best_of_for(r.map_end), r.map_end), 4),
-                "model_version": self.models.serving[r.stat], "snapshot_id": snapshot, "sample_size": games,
-                "reasoning": reasons[d] + adjustments[d] + self._caveats(games, opponent is not None, r.tournament),
+                "interval": list(interval), "p_all_maps_played": all_maps, "model_version": version,
+                "snapshot_id": snapshot, "sample_size": games,
+                "reasoning": [*reasoning, _tournament_note(r.tournament)] if r.tournament else list(reasoning),
             }
         return answers
 
@@ -448,14 +470,12 @@ class Predictor:
         return texts
 
     @staticmethod
-    def _caveats(games: int, has_opponent: bool, tournament: str | None) -> list[str]:
+    def _caveats(games: int, has_opponent: bool) -> list[str]:
         lines = []
         if games < SHORT_HISTORY:
             lines.append(f"short history: {games} game(s) on record, so the league/position baseline weighs heavily")
         if not has_opponent:
             lines.append("no opponent given: opponent strength is unknown to the model")
-        if tournament:
-            lines.append(f"tournament '{tournament}' is not a model input: the player's own league baseline is used")
         return lines
 
     def status(self) -> dict[str, Any]:
