@@ -28,6 +28,14 @@ def percentiles(values: list[float]) -> str:
     return f"p50 {np.percentile(a, 50):6.2f} ms  p95 {np.percentile(a, 95):6.2f} ms  p99 {np.percentile(a, 99):6.2f} ms"
 
 
+def host_speed() -> str:
+    """A fixed pure-Python loop, timed just after a workload: how fast the host was then (it moves when the
+    host is slowed down from outside; compare runs only at similar values)."""
+    started = time.perf_counter()
+    sum(i * i for i in range(500_000))
+    return f"host check {1000 * (time.perf_counter() - started):.0f} ms"
+
+
 def redis_floor(settings, players: list[str]) -> None:
     client = connect(settings)
     snapshot = client.get(POINTER).decode()
@@ -43,7 +51,7 @@ def redis_floor(settings, players: list[str]) -> None:
 def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float) -> None:
     result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds)
     print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(result.latencies) / result.elapsed:7.0f} req/s done, "
-          f"{percentiles(result.latencies)}  errors {result.errors}")
+          f"{percentiles(result.latencies)}  errors {result.errors}  ({host_speed()})")
 
 
 def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
@@ -55,7 +63,8 @@ def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
             response = client.post("/predict/batch", content=body)
             samples.append(time.perf_counter() - started)
             errors += response.status_code != 200
-    print(f"batch of {len(requests):,} {name:9s} x {count} (sequential) {percentiles(samples)}  errors {errors}")
+    print(f"batch of {len(requests):,} {name:9s} x {count} (sequential) {percentiles(samples)}  errors {errors}"
+          f"  ({host_speed()})")
     print("    each (ms, in order):", " ".join(str(round(x * 1000)) for x in samples))
 
 
