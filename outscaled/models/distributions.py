@@ -38,10 +38,13 @@ def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
     return np.exp(log_pmf, out=log_pmf)
 
 
-def support_for(means: list[float], size: float) -> int:
-    total = sum(means)
-    variance = sum(m + (m * m / size if np.isfinite(size) else 0.0) for m in means)
-    return int(total + 12 * np.sqrt(variance + 1) + 20)
+def support_for(means: np.ndarray, size: float) -> int:
+    """Counts 0..support-1 hold all but a negligible tail of every total: 12 standard deviations past the
+    largest mean. `means` is one distribution's per-map means, or (distributions x maps)."""
+    means = np.atleast_2d(np.asarray(means, dtype=float))
+    totals = means.sum(axis=1)
+    variances = totals + (np.square(means).sum(axis=1) / size if np.isfinite(size) else 0.0)
+    return int(np.max(totals + 12 * np.sqrt(variances + 1) + 20))
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,7 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     means = np.atleast_2d(np.asarray(means, dtype=float))
     lines = np.asarray(lines, dtype=float)
     distribution = np.arange(len(lines)) if distribution is None else np.asarray(distribution)
-    totals = means.sum(axis=1)
-    variances = totals + (np.square(means).sum(axis=1) / size if np.isfinite(size) else 0.0)
-    support = int(np.max(totals + 12 * np.sqrt(variances + 1) + 20))  # support_for, for every row at once
+    support = support_for(means, size)
     direct = len(means) <= _DIRECT_MAX_DISTRIBUTIONS and support <= _DIRECT_MAX_SUPPORT
     if means.shape[1] > 1 and not direct:
         support = scipy.fft.next_fast_len(support, real=True)  # the transforms' length: no padding copy

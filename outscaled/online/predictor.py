@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import functools
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -59,25 +59,8 @@ def _normalise(name: str) -> str:
     return name.strip().lower()
 
 
-class _Inline:
-    """An executor that runs the call at once (small batches: handing work to a thread costs more)."""
-
-    @staticmethod
-    def submit(function, *args) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(function(*args))
-        except BaseException as error:  # re-raised by .result(), as a pool's future would
-            future.set_exception(error)
-        return future
-
-
 _SUMMING_POOL = ThreadPoolExecutor(1, thread_name_prefix="map-range-sums")
-_BACKGROUND_FROM = 64  # distributions
-
-
-def _background(distributions: int) -> ThreadPoolExecutor | _Inline:
-    return _SUMMING_POOL if distributions >= _BACKGROUND_FROM else _Inline()
+_BACKGROUND_FROM = 64  # distributions: below, handing the sums to a thread costs more than it saves
 
 
 def _tournament_note(tournament: str) -> str:
@@ -268,7 +251,9 @@ class Predictor:
             return answers
         shared: dict[tuple, int] = {}
         distribution = np.array([shared.setdefault(_distribution_key(requests[i]), len(shared)) for i in served])
-        first = {d: i for i, d in zip(reversed(served), reversed(distribution.tolist()))}
+        first: dict[int, int] = {}  # distribution -> its first request
+        for i, d in zip(served, distribution.tolist()):
+            first.setdefault(d, i)
         chosen = [requests[first[d]] for d in range(len(shared))]  # one request per distribution
         players = [found[first[d]][0] for d in range(len(shared))]
         opponents = [found[first[d]][1] for d in range(len(shared))]
@@ -282,18 +267,19 @@ class Predictor:
         p_over = np.empty(len(served))
         reasons: list[list[str]] = [[] for _ in chosen]
         adjustments: list[list[str]] = [[] for _ in chosen]
+        asked_stats = list(dict.fromkeys(stats.tolist()))
         summing = []
-        for stat in dict.fromkeys(stats.tolist()):
+        for stat in asked_stats:
             bundle = self.models.bundles[self.models.serving[stat]]
             mine = stats[owner] == stat
             factor, modes = self._adjust(stat, bundle, chosen, players, adjustments)
             means[mine] = bundle.stats[stat].predict_mean(rows[mine]) * factor[owner[mine]]
-            # The map-range sums (numpy, which releases the GIL) of a large batch run in a thread beside the
-            # rest; each reads only its own stat's rows of `means`.
-            summing.append(_background(len(chosen)).submit(
-                self._summarise, stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries,
-                p_over))
-        for stat in dict.fromkeys(stats.tolist()):
+            work = (stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
+            if len(chosen) >= _BACKGROUND_FROM:  # numpy releases the GIL: the sums run beside the rest; each
+                summing.append(_SUMMING_POOL.submit(self._summarise, *work))  # reads only its stat's rows
+            else:
+                self._summarise(*work)
+        for stat in asked_stats:
             self._explain(stat, self.models.bundles[self.models.serving[stat]].stats[stat], rows, first_row,
                           stats, reasons)
         for done in summing:
