@@ -260,18 +260,21 @@ def _explain_few_rows(matrix, split_feature, threshold, default_left, missing, l
                 for degree in range(position + 1, 0, -1):  # multiply by (zero + t * one)
                     product[degree] = product[degree] * zero + (product[degree - 1] if satisfied else 0.0)
                 product[0] *= zero
+            # A feature the row does not satisfy divides out the constant z_i, and its share is
+            # v (0 - z_i) (sum_k w_k product_k) / z_i: the same -v W for every such feature of the leaf.
+            unsatisfied = 0.0
+            for degree in range(size):
+                unsatisfied += weights[size, degree] * product[degree]
+            unsatisfied *= -leaf_value[leaf]
             for position in range(size):
                 entry = first + position
+                if not ones[position]:
+                    out[row, entry_feature[entry]] += unsatisfied
+                    continue
                 zero = entry_zero[entry]
-                if ones[position]:  # divide by (t + zero)
-                    quotient[size - 1] = product[size]
-                    for degree in range(size - 1, 0, -1):
-                        quotient[degree - 1] = product[degree] - zero * quotient[degree]
-                else:  # divide by zero (the constant z_i)
-                    for degree in range(size):
-                        quotient[degree] = product[degree] / zero
-                total = 0.0
-                for degree in range(size):
-                    total += weights[size, degree] * quotient[degree]
-                one = 1.0 if ones[position] else 0.0
-                out[row, entry_feature[entry]] += leaf_value[leaf] * (one - zero) * total
+                quotient[size - 1] = product[size]  # divide by (t + zero), top down
+                total = weights[size, size - 1] * quotient[size - 1]
+                for degree in range(size - 1, 0, -1):
+                    quotient[degree - 1] = product[degree] - zero * quotient[degree]
+                    total += weights[size, degree - 1] * quotient[degree - 1]
+                out[row, entry_feature[entry]] += leaf_value[leaf] * (1.0 - zero) * total
