@@ -52,11 +52,9 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
     queue: asyncio.Queue[int] = asyncio.Queue()
     latencies: list[float] = []
     errors = 0
-    start = time.perf_counter() + 0.2
 
-    async def worker() -> None:
+    async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal errors
-        reader, writer = await asyncio.open_connection(host, port)
         try:
             while True:
                 i = await queue.get()
@@ -75,7 +73,15 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
         finally:
             writer.close()
 
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    # The pool is opened one connection at a time, as a client's pool grows, so the service's worker
+    # processes (which share one listening socket) each accept their share instead of one of them
+    # accepting a burst of 64 at once; latency is measured from the planned times that follow.
+    opened = []
+    for _ in range(connections):
+        opened.append(await asyncio.open_connection(host, port))
+        await asyncio.sleep(0.002)
+    start = time.perf_counter() + 0.2
+    workers = [asyncio.create_task(worker(*pair)) for pair in opened]
     for i in range(total):
         delay = start + i / rate - time.perf_counter()
         if delay > 0:

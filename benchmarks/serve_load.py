@@ -10,7 +10,12 @@ Workloads: see `workloads`. Targets on 2 cores: single p99 <= 10 ms at 500 req/s
 from __future__ import annotations
 
 import argparse
+import collections
+import re
+import subprocess
+import threading
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -48,10 +53,27 @@ def redis_floor(settings, players: list[str]) -> None:
     print(f"redis MGET round trip (floor)        {percentiles(samples)}")
 
 
+def connections_per_worker(port: int) -> str:
+    """How the generator's keep-alive connections are spread over the service's worker processes (they
+    share one listening socket; a worker holding most of them gets most of the load). Linux `ss`."""
+    try:
+        listing = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                                 capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    counts = collections.Counter(re.findall(r"pid=(\d+),", listing))
+    return "/".join(str(n) for _, n in counts.most_common()) or "unknown"
+
+
 def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float) -> None:
+    split: list[str] = []
+    probe = threading.Timer(min(2.0, seconds / 2), lambda: split.append(connections_per_worker(urlsplit(base_url).port)))
+    probe.start()
     result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds)
+    probe.join()
     print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(result.latencies) / result.elapsed:7.0f} req/s done, "
-          f"{percentiles(result.latencies)}  errors {result.errors}  ({host_speed()})")
+          f"{percentiles(result.latencies)}  errors {result.errors}  (connections per worker "
+          f"{split[0] if split else 'unknown'}; {host_speed()})")
 
 
 def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
