@@ -18,6 +18,11 @@ from scipy.special import gammaln
 # Direct convolution (maps x support^2 work) beats the transforms' set-up for a few short distributions.
 _DIRECT_MAX_DISTRIBUTIONS = 8
 _DIRECT_MAX_SUPPORT = 256
+# Batches whose largest support reaches _GROUP_FROM (CS totals, ~3,000 counts) are summed in groups of
+# similar supports (the largest at most _GROUP_RATIO times the smallest); shorter ones (kills: ~60) in one.
+_GROUP_FROM = 1024
+_GROUP_RATIO = 1.5
+_SEARCH_FROM = 1024  # grids this long find their 80% interval by binary search
 
 
 def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
@@ -38,13 +43,18 @@ def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
     return np.exp(log_pmf, out=log_pmf)
 
 
-def support_for(means: np.ndarray, size: float) -> int:
-    """Counts 0..support-1 hold all but a negligible tail of every total: 12 standard deviations past the
-    largest mean. `means` is one distribution's per-map means, or (distributions x maps)."""
+def supports_for(means: np.ndarray, size: float) -> np.ndarray:
+    """Per distribution, counts 0..support-1 that hold all but a negligible tail of its total: 12 standard
+    deviations past its mean. `means` is one distribution's per-map means, or (distributions x maps)."""
     means = np.atleast_2d(np.asarray(means, dtype=float))
     totals = means.sum(axis=1)
     variances = totals + (np.square(means).sum(axis=1) / size if np.isfinite(size) else 0.0)
-    return int(np.max(totals + 12 * np.sqrt(variances + 1) + 20))
+    return (totals + 12 * np.sqrt(variances + 1) + 20).astype(int)
+
+
+def support_for(means: np.ndarray, size: float) -> int:
+    """One support wide enough for every distribution in `means` (see `supports_for`)."""
+    return int(np.max(supports_for(means, size)))
 
 
 @dataclass(frozen=True)
@@ -94,12 +104,61 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     size; `lines[k]` is asked of distribution `distribution[k]` (default: line k of distribution k), so a
     slate that asks five lines of one player's total computes that total once.
 
-    The per-map pmfs are multiplied in Fourier space (the sum's pmf is their convolution), all
-    distributions in one call, and cut at a support wide enough for the largest (tail mass below 1e-9)."""
+    Distributions with similar supports are summed together (a support player's CS total needs a tenth of
+    the grid of a carry's), each group on a grid wide enough for its largest (tail mass below 1e-9)."""
     means = np.atleast_2d(np.asarray(means, dtype=float))
     lines = np.asarray(lines, dtype=float)
     distribution = np.arange(len(lines)) if distribution is None else np.asarray(distribution)
-    support = support_for(means, size)
+    below = np.floor(lines).astype(int)
+    expected = np.empty(len(means))
+    low = np.empty(len(means), dtype=int)
+    high = np.empty(len(means), dtype=int)
+    p_under = np.ones(len(lines))
+    position = np.empty(len(means), dtype=int)  # a distribution's row in its group
+    groups = _similar_supports(supports_for(means, size))
+    group_of = np.empty(len(means), dtype=int)
+    for g, rows in enumerate(groups):
+        group_of[rows] = g
+    asked_of = _split_by(group_of[distribution], len(groups))
+    for rows, asked in zip(groups, asked_of):
+        total = _total_pmfs(means[rows], size, support_for(means[rows], size))
+        cdf = np.cumsum(total, axis=1)
+        expected[rows] = total @ np.arange(total.shape[1], dtype=float)
+        if cdf.shape[1] < _SEARCH_FROM:
+            low[rows], high[rows] = np.argmax(cdf >= 0.10, axis=1), np.argmax(cdf >= 0.90, axis=1)
+        else:  # long grids: one binary search a quantile instead of two passes over the grid
+            for k, row in enumerate(cdf):
+                low[rows[k]], high[rows[k]] = np.searchsorted(row, (0.10, 0.90))
+        position[rows] = np.arange(len(rows))
+        inside = below[asked] < total.shape[1]
+        p_under[asked[inside]] = cdf[position[distribution[asked[inside]]], below[asked[inside]]]
+    return LineSummary(expected=expected, low=low, high=high, p_over=1.0 - p_under)
+
+
+def _split_by(labels: np.ndarray, count: int) -> list[np.ndarray]:
+    """Indices of `labels` per label 0..count-1, in order."""
+    order = np.argsort(labels, kind="stable")
+    return np.split(order, np.searchsorted(labels[order], np.arange(1, count)))
+
+
+def _similar_supports(supports: np.ndarray) -> list[np.ndarray]:
+    """Distributions grouped so that a group's largest support is at most _GROUP_RATIO times its smallest
+    (each group costs a few transform calls, so small batches and short supports stay one group)."""
+    if len(supports) <= _DIRECT_MAX_DISTRIBUTIONS or supports.max() < _GROUP_FROM:
+        return [np.arange(len(supports))]
+    order = np.argsort(supports, kind="stable")
+    ordered = supports[order]
+    groups, first = [], 0
+    for i in range(1, len(order) + 1):
+        if i == len(order) or ordered[i] > _GROUP_RATIO * ordered[first]:
+            groups.append(order[first:i])
+            first = i
+    return groups
+
+
+def _total_pmfs(means: np.ndarray, size: float, support: int) -> np.ndarray:
+    """(distributions x counts) pmfs of each row's total over its maps, normalised; the grid is `support`
+    long or, for the transforms, the next length they handle fast."""
     direct = len(means) <= _DIRECT_MAX_DISTRIBUTIONS and support <= _DIRECT_MAX_SUPPORT
     if means.shape[1] > 1 and not direct:
         support = scipy.fft.next_fast_len(support, real=True)  # the transforms' length: no padding copy
@@ -119,12 +178,7 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
         spectra = scipy.fft.rfft(pmfs, axis=2, workers=-1)
         total = scipy.fft.irfft(np.prod(spectra, axis=1), n=support, axis=1, workers=-1)
         np.clip(total, 0.0, None, out=total)
-    total = total / total.sum(axis=1, keepdims=True)
-    cdf = np.cumsum(total, axis=1)
-    below = np.floor(lines).astype(int)
-    p_under = np.where(below < support, cdf[distribution, np.minimum(below, support - 1)], 1.0)
-    return LineSummary(expected=total @ np.arange(support, dtype=float), low=np.argmax(cdf >= 0.10, axis=1),
-                       high=np.argmax(cdf >= 0.90, axis=1), p_over=1.0 - p_under)
+    return total / total.sum(axis=1, keepdims=True)
 
 
 def fit_nb_size(y: np.ndarray, mu: np.ndarray) -> float:
