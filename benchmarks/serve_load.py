@@ -77,16 +77,18 @@ def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float)
 
 
 def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
-    samples, errors = [], 0
+    samples, in_service, errors = [], [], 0
     body = orjson.dumps({"requests": requests})  # encoded once: the client's JSON encoding is not the service's time
     with httpx.Client(base_url=base_url, timeout=60, headers={"content-type": "application/json"}) as client:
         for _ in range(count):
             started = time.perf_counter()
             response = client.post("/predict/batch", content=body)
             samples.append(time.perf_counter() - started)
+            in_service.append(float(response.headers["server-timing"].partition("dur=")[2]) / 1000)
             errors += response.status_code != 200
     print(f"batch of {len(requests):,} {name:9s} x {count} (sequential) {percentiles(samples)}  errors {errors}"
           f"  ({host_speed()})")
+    print(f"    of which in the service (Server-Timing)     {percentiles(in_service)}")
     print("    each (ms, in order):", " ".join(str(round(x * 1000)) for x in samples))
 
 

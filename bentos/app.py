@@ -6,6 +6,7 @@ names), 503 while Redis is unreachable (recovers by itself), never 500 for bad i
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +34,24 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
 
 
 def _handled(handler):
+    """Maps the predictor's errors to status codes, and says in a `Server-Timing` header how long the
+    service spent on the request (body parsed, answer computed and encoded), so a client or benchmark can
+    tell the service's time from the network's and the HTTP stack's."""
     async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
         predictor: Predictor | None = getattr(request.app.state, "predictor", None)
         if predictor is None:
             return _error(503, "the service is still loading its models")
         try:
-            return await handler(request, predictor)
+            response = await handler(request, predictor)
         except RequestError as error:
-            return _error(422, error.message, field=error.field)
+            response = _error(422, error.message, field=error.field)
         except NotFound as error:
-            return _error(404, str(error), suggestions=error.suggestions)
+            response = _error(404, str(error), suggestions=error.suggestions)
         except Unavailable as error:
-            return _error(503, str(error))
+            response = _error(503, str(error))
+        response.headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
     return endpoint
 
 

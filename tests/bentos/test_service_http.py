@@ -1,5 +1,7 @@
 """The prediction API over HTTP (the `service` fixture in conftest.py is the real `bentoml serve`)."""
 
+import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +20,21 @@ def test_single_prediction_has_every_field(service, star):
     assert set(answer) >= {"player", "team", "stat", "line", "maps", "expected", "p_over", "p_under", "pick",
                            "confidence", "interval", "model_version", "snapshot_id", "sample_size", "reasoning"}
     assert answer["maps"] == [1, 2] and answer["pick"] in ("over", "under") and answer["reasoning"]
+
+
+def test_answers_say_the_service_time_in_server_timing(service, star):
+    def timing(body: dict) -> float:
+        request = urllib.request.Request(service[0] + "/predict/single", data=json.dumps(body).encode(), method="POST")
+        try:
+            header = urllib.request.urlopen(request, timeout=10).headers["server-timing"]
+        except urllib.error.HTTPError as error:
+            header = error.headers["server-timing"]
+        match = re.fullmatch(r"app;dur=(\d+\.\d\d)", header)
+        assert match, header
+        return float(match.group(1))
+
+    assert timing({"player": star, "stat": "kills", "line": 3.5}) > 0  # an answer
+    assert timing({"player": star, "stat": "kills", "line": 3}) > 0  # a 422
 
 
 def test_batch_keeps_order_and_refuses_more_than_1000(service, star):
