@@ -44,7 +44,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
-                    connections: int = 64) -> LoadResult:
+                    connections: int = 64, burst: bool = False) -> LoadResult:
     url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
     requests = [_request_bytes(f"{host}:{port}", path, b) for b in bodies]
@@ -74,12 +74,16 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
             writer.close()
 
     # The pool is opened one connection at a time, as a client's pool grows, so the service's worker
-    # processes (which share one listening socket) each accept their share instead of one of them
-    # accepting a burst of 64 at once; latency is measured from the planned times that follow.
-    opened = []
-    for _ in range(connections):
-        opened.append(await asyncio.open_connection(host, port))
-        await asyncio.sleep(0.002)
+    # processes (which share one listening socket) each accept their share; opened in a burst (`burst`),
+    # one worker tends to accept most of them and then serves most of the load (e.g. 43 of 64).
+    # Latency is measured from the planned times that follow.
+    if burst:
+        opened = await asyncio.gather(*(asyncio.open_connection(host, port) for _ in range(connections)))
+    else:
+        opened = []
+        for _ in range(connections):
+            opened.append(await asyncio.open_connection(host, port))
+            await asyncio.sleep(0.002)
     start = time.perf_counter() + 0.2
     workers = [asyncio.create_task(worker(*pair)) for pair in opened]
     for i in range(total):
@@ -93,9 +97,10 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
     return LoadResult(latencies, errors, time.perf_counter() - start)
 
 
-def run_open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float) -> LoadResult:
+def run_open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
+                  burst: bool = False) -> LoadResult:
     try:
         import uvloop
-        return uvloop.run(open_loop(base_url, path, bodies, rate, seconds))
+        return uvloop.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst))
     except ImportError:
-        return asyncio.run(open_loop(base_url, path, bodies, rate, seconds))
+        return asyncio.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst))

@@ -65,11 +65,11 @@ def connections_per_worker(port: int) -> str:
     return "/".join(str(n) for _, n in counts.most_common()) or "unknown"
 
 
-def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float) -> None:
+def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float, burst: bool = False) -> None:
     split: list[str] = []
     probe = threading.Timer(min(2.0, seconds / 2), lambda: split.append(connections_per_worker(urlsplit(base_url).port)))
     probe.start()
-    result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds)
+    result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds, burst=burst)
     probe.join()
     print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(result.latencies) / result.elapsed:7.0f} req/s done, "
           f"{percentiles(result.latencies)}  errors {result.errors}  (connections per worker "
@@ -114,6 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rates", type=int, nargs="*", default=[100, 200, 500, 1000])
+    parser.add_argument("--burst-connect", action="store_true",
+                        help="open the generator's 64 connections at once (see benchmarks/loadgen.py)")
     args = parser.parse_args()
     settings = load_settings()
     port = free_port()
@@ -128,7 +130,7 @@ def main() -> None:
             for body in singles[:300]:  # warm up
                 httpx.post(f"{base_url}/predict/single", json=body)
             for rate in args.rates:
-                single_at_rate(base_url, singles, rate, args.seconds)
+                single_at_rate(base_url, singles, rate, args.seconds, burst=args.burst_connect)
             batches(base_url, "slate", slate, 30)
             batches(base_url, "distinct", distinct, 30)
     finally:
