@@ -32,6 +32,9 @@ SHORT_HISTORY = 10
 POINTER_TTL_SECONDS = 1.0
 _NO_SIDE = [np.nan] * len(TEAM_SIDE)  # no opponent given
 _NO_CONCEDED = [np.nan] * len(CONCEDED)
+# how a feature is named in the reasoning: "is_" flags as (what is played, True), the rest in words
+_FEATURE_SUBJECTS = [(name[3:], True) if name.startswith("is_") else (name.replace("_", " "), False)
+                     for name in PLAYER_FEATURES]
 
 
 class NotFound(LookupError):
@@ -441,17 +444,18 @@ class Predictor:
         effects = np.take_along_axis(contributions, top, axis=1)
         shown = np.take_along_axis(values, top, axis=1)
         percents = np.abs(np.expm1(effects)) * 100
+        effect_words = (" lowers expected " + stat + " by ", " raises expected " + stat + " by ")
         texts = []
         for indices, row_values, row_effects, row_percents in zip(top.tolist(), shown.tolist(), effects.tolist(),
                                                                   percents.tolist()):
             lines = []
             for index, value, effect, percent in zip(indices, row_values, row_effects, row_percents):
-                name = PLAYER_FEATURES[index]
-                if name.startswith("is_"):
-                    subject = f"{'playing' if value == 1 else 'not playing'} {name[3:]}"
+                name, is_flag = _FEATURE_SUBJECTS[index]
+                if is_flag:
+                    subject = ("playing " if value == 1 else "not playing ") + name
                 else:
-                    subject = f"{name.replace('_', ' ')} = {'unknown' if value != value else f'{value:.2f}'}"
-                lines.append(f"{subject} {'raises' if effect > 0 else 'lowers'} expected {stat} by {percent:.0f}%")
+                    subject = name + (" = unknown" if value != value else f" = {value:.2f}")
+                lines.append(f"{subject}{effect_words[effect > 0]}{percent:.0f}%")
             texts.append(lines)
         return texts
 
