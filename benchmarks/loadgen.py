@@ -29,18 +29,22 @@ def _request_bytes(host: str, path: str, body: dict) -> bytes:
     return head + payload
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status, and whether the server closes the connection after this response."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split()[1])
-    length = 0
+    length, closing = 0, False
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value)
+        elif name == b"connection":
+            closing = value.strip().lower() == b"close"
     if length:
         await reader.readexactly(length)
-    return status
+    return status, closing
 
 
 async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
@@ -63,13 +67,14 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
                 planned = start + i / rate
                 writer.write(requests[i % len(requests)])
                 try:
-                    status = await _read_response(reader)
+                    status, closing = await _read_response(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):
-                    status = 0
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
+                    status, closing = 0, True
                 latencies.append(time.perf_counter() - planned)
                 errors += status != 200
+                if closing:  # the server asked for a new connection (or dropped this one), as HTTP clients do
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
         finally:
             writer.close()
 
