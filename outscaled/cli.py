@@ -245,7 +245,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         table.add_column(column)
     for model, metrics in result.items():
         if not metrics.get("n"):
-            table.add_row(model, "0", "", "", "", "", "", "")
+            table.add_row(model, "0", metrics.get("note", "no games with this stat"), "", "", "", "", "")
             continue
         for method, values in [("model", metrics["model"]), *metrics.get("variants", {}).items(),
                                *metrics["baselines"].items()]:

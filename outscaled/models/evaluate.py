@@ -2,7 +2,10 @@
 
 The user's ingested files (from the landing area) and the new files are ingested into a scratch home,
 the dbt project builds point-in-time features there, and the champions score every game dated on or
-after `since` exactly as the backtest does (features from history strictly before each series).
+after `since` exactly as the backtest does (features from history strictly before each series). A champion
+with adjustment layers is also scored in each served mode (`model_meta`: the patch layer, what a request
+without a champion gets; `model_post_draft`: with the champion the player drafted), as the service applies
+them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
 from outscaled.models.features import STATS
+from outscaled.models.layers import with_served_layers
 from outscaled.models.pipeline import load_frames
 from outscaled.models.registry import champions, read_registry
 from outscaled.models.scoring import score_stat, score_win, stat_metrics, win_metrics
@@ -45,9 +49,11 @@ def _build_features(home: Path) -> None:
 def evaluate(settings: Settings, data: list[Path], since: datetime, progress=lambda _: None) -> dict:
     catalog = open_catalog(settings)
     serving = champions(read_registry(catalog))
+    if not serving:
+        raise RuntimeError("no champion models yet; train first (outscaled materialize)")
     missing = [m for m in (*STATS, "win") if m not in serving]
-    if missing:
-        raise RuntimeError(f"no champion model for {', '.join(missing)}; train first (outscaled materialize)")
+    if missing:  # e.g. CS with too few games with CS to pass the gate: the others are still scored
+        progress(f"no champion model for {', '.join(missing)}: not scored")
     known_files = []
     if catalog.table_exists("bronze.source_files"):
         known_files = [Path(p) for p in read_table(catalog.load_table("bronze.source_files"), ("landed_path",))
@@ -68,10 +74,14 @@ def evaluate(settings: Settings, data: list[Path], since: datetime, progress=lam
     if in_sample:
         progress(f"warning: {in_sample} of the scored games are older than the champion's training end "
                  f"({trained_until:%Y-%m-%d}); their scores are in-sample, not a fair test")
-    result: dict = {}
-    for stat in STATS:
+    result: dict = {model: {"n": 0, "note": "no champion model"} for model in missing}
+    for stat in (s for s in STATS if s in serving):
         fallback = float(history[f"target_{stat}"].mean() or players[f"target_{stat}"].mean() or 0.0)
-        scored = score_stat(bundles[serving[stat]].stats[stat], scored_players, fallback)
+        bundle = bundles[serving[stat]]
+        scored = score_stat(bundle.stats[stat], scored_players, fallback)
+        if bundle.layers is not None:
+            scored = with_served_layers(bundle.layers, scored)
         result[stat] = stat_metrics(scored)
-    result["win"] = win_metrics(score_win(bundles[serving["win"]].win, teams.filter(pl.col("game_start") >= since)))
-    return result
+    if "win" in serving:
+        result["win"] = win_metrics(score_win(bundles[serving["win"]].win, teams.filter(pl.col("game_start") >= since)))
+    return {model: result[model] for model in (*STATS, "win")}

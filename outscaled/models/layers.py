@@ -210,6 +210,27 @@ class Layers:
         return [f"{layer.name}.csv" for layer in LAYERS] + ["layers.json"]
 
 
+def with_served_layers(layers: Layers, scored: pl.DataFrame) -> pl.DataFrame:
+    """Scored rows of one stat (`scoring.score_stat`) with each mode as the prediction service applies it:
+    the served factors (evidence as of the training end; 1 for a key without it), the NB at the adjusted
+    mean, the mode's calibration. Adds `expected_<mode>` and `p_over_<mode>` (scored by `stat_metrics`)."""
+    if scored.is_empty():
+        return scored
+    stat = scored["stat"][0]
+    champions = [normalise_champion(c) if c else None for c in scored["champion"].to_list()]
+    keys = {"patch": list(zip(scored["patch"].to_list(), scored["position"].to_list())),
+            "champion": [(c,) for c in champions],
+            "player_champion": list(zip(scored["player_key"].to_list(), champions))}
+    factors = {layer.name: layers.factors(layer.name, stat, keys[layer.name])[0] for layer in LAYERS}
+    expected, line = scored["expected"].to_numpy(), scored["line"].to_numpy()
+    columns = []
+    for mode, names in MODES.items():
+        mean = expected * np.prod([factors[name] for name in names], axis=0)
+        raw = nb_p_over(mean, float(scored["nb_size"][0]), line)
+        columns += [pl.Series(f"expected_{mode}", mean), pl.Series(f"p_over_{mode}", layers.calibrate(mode, stat, raw))]
+    return scored.with_columns(columns)
+
+
 def fit_layers(oof: pl.DataFrame, before: datetime) -> Layers:
     """The served layers: evidence from every out-of-fold row of games before `before` (each row's base is
     the mean the earlier layers gave it in the walk-forward), priors and calibrators chosen on those rows."""
