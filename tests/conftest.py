@@ -86,6 +86,27 @@ def slice_games(source: Path, target: Path, games: int | None = None, keep=lambd
 
 
 @pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """OUTSCALED_TEST_POSTGRES_URL when given, else a throwaway PostgreSQL server for the session."""
+    from tests.postgres_server import throwaway_postgres
+
+    given = os.environ.get("OUTSCALED_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A new, empty database (SQLAlchemy URL) for one test."""
+    from tests.postgres_server import new_database
+
+    return new_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
 def built_home(tmp_path_factory) -> Path:
     """The bundled sample ingested and transformed once, shared by transform and model tests (read-only)."""
     from outscaled.ingest.pipeline import ingest_paths

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -52,3 +53,16 @@ def throwaway_postgres() -> Iterator[str]:
         subprocess.run(_as_server_user([_binary("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_database(server_url: str) -> str:
+    """A new, empty database on the server; its SQLAlchemy URL."""
+    import psycopg2
+
+    name = f"outscaled_{uuid.uuid4().hex[:12]}"
+    connection = psycopg2.connect(server_url.replace("postgresql+psycopg2://", "postgresql://"))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"create database {name}")
+    connection.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

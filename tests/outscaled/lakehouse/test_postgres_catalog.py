@@ -1,42 +1,17 @@
 """The production catalog option: the same Iceberg tables in a SQL catalog on a real PostgreSQL server
 (OUTSCALED_CATALOG_URI=postgresql+psycopg2://…), written by the real ingestion."""
 
-import os
-import uuid
 from dataclasses import replace
 
 import psycopg2
-import pytest
 
 from outscaled.config import load_settings
 from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
 from tests.conftest import SAMPLE_DATA
-from tests.postgres_server import throwaway_postgres
 
 REAL_FILE = SAMPLE_DATA / "lck_lpl_2024_jan_feb.csv"
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """OUTSCALED_TEST_POSTGRES_URL when given, else a throwaway server; a new database each time."""
-    given = os.environ.get("OUTSCALED_TEST_POSTGRES_URL")
-    if given:
-        yield _new_database(given)
-        return
-    with throwaway_postgres() as url:
-        yield _new_database(url)
-
-
-def _new_database(url: str) -> str:
-    name = f"outscaled_{uuid.uuid4().hex[:12]}"
-    connection = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"create database {name}")
-    connection.close()
-    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def _ingest(settings):
