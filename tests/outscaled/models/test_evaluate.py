@@ -14,9 +14,13 @@ from tests.conftest import SAMPLE_DATA
 
 
 def _snapshots(catalog) -> dict[str, int | None]:
-    tables = [".".join(t) for n in catalog.list_namespaces() for t in catalog.list_tables(n)]
-    return {t: (catalog.load_table(t).current_snapshot() or None) and catalog.load_table(t).current_snapshot().snapshot_id
-            for t in tables}
+    """Every table's current snapshot id."""
+    found = {}
+    for namespace in catalog.list_namespaces():
+        for identifier in catalog.list_tables(namespace):
+            snapshot = catalog.load_table(identifier).current_snapshot()
+            found[".".join(identifier)] = snapshot.snapshot_id if snapshot else None
+    return found
 
 
 def test_evaluate_scores_every_served_model_and_mode_in_a_scratch_home(served_settings):
@@ -40,4 +44,5 @@ def test_evaluate_scores_every_served_model_and_mode_in_a_scratch_home(served_se
         for values in metrics["variants"].values():
             assert math.isfinite(values["log_loss"]) and 0 <= values["ece"] <= 1
     assert sum(stat in serving for stat in STATS) >= 3
+    assert any(load_bundle(settings, serving[stat]).layers is not None for stat in STATS if stat in serving)
     assert result["win"]["n"] > 50 and 0 < result["win"]["model"]["log_loss"] < 1.5
