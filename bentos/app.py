@@ -40,9 +40,9 @@ def _handled(handler):
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
         predictor: Predictor | None = getattr(request.app.state, "predictor", None)
-        if predictor is None:
-            return _error(503, "the service is still loading its models")
         try:
+            if predictor is None:
+                raise Unavailable("the service is still loading its models")
             response = await handler(request, predictor)
         except RequestError as error:
             response = _error(422, error.message, field=error.field)

@@ -119,8 +119,8 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     group_of = np.empty(len(means), dtype=int)
     for g, rows in enumerate(groups):
         group_of[rows] = g
-    asked_of = _split_by(group_of[distribution], len(groups))
-    for rows, asked in zip(groups, asked_of):
+    for g, rows in enumerate(groups):
+        asked = np.flatnonzero(group_of[distribution] == g)  # the lines asked of this group's distributions
         total = _total_pmfs(means[rows], size, support_for(means[rows], size))
         cdf = np.cumsum(total, axis=1)
         expected[rows] = total @ np.arange(total.shape[1], dtype=float)
@@ -133,12 +133,6 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
         inside = below[asked] < total.shape[1]
         p_under[asked[inside]] = cdf[position[distribution[asked[inside]]], below[asked[inside]]]
     return LineSummary(expected=expected, low=low, high=high, p_over=1.0 - p_under)
-
-
-def _split_by(labels: np.ndarray, count: int) -> list[np.ndarray]:
-    """Indices of `labels` per label 0..count-1, in order."""
-    order = np.argsort(labels, kind="stable")
-    return np.split(order, np.searchsorted(labels[order], np.arange(1, count)))
 
 
 def _similar_supports(supports: np.ndarray) -> list[np.ndarray]:

@@ -51,13 +51,24 @@ def _split_weights(d: int) -> np.ndarray:
     return np.array([math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)])
 
 
+def _weights_by_depth() -> np.ndarray:
+    """Row d: the Shapley weights w(k, d) for k < d (zero beyond), for every path length d."""
+    weights = np.zeros((MAX_PATH_FEATURES + 1, MAX_PATH_FEATURES))
+    for d in range(1, MAX_PATH_FEATURES + 1):
+        weights[d, :d] = _split_weights(d)
+    return weights
+
+
+_WEIGHTS = _weights_by_depth()  # shared by every explainer's table-free loop
+
+
 def _tables(values: np.ndarray, zero_fractions: np.ndarray) -> np.ndarray:
     """For leaves with the same number d of path features: (leaves x 2^d x d) table of what the leaf adds to
     feature i for a row with subset S:
     v (o_i - z_i) sum_U w(|U|, d) prod_{j in U} o_j prod_{j not in U, j != i} z_j, o_j = [j in S]."""
     count, d = zero_fractions.shape
     ones = (np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1  # S's bits: o_j
-    weights = _split_weights(d)
+    weights = _WEIGHTS[d, :d]
     table = np.empty((count, 2 ** d, d))
     for i in range(d):
         # coefficients of t^k in prod_{j != i} (z_j + t o_j), for every leaf and subset at once
@@ -128,9 +139,6 @@ class TreeExplainer:
         self._entry_feature = np.array(entry_feature, dtype=np.intp)
         self._entry_zero = np.array([z for leaf in leaves for z in leaf.zero_fraction])
         self._leaf_value = np.array([leaf.value for leaf in leaves])
-        self._weights = np.zeros((MAX_PATH_FEATURES + 1, MAX_PATH_FEATURES))
-        for d in range(1, MAX_PATH_FEATURES + 1):
-            self._weights[d, :d] = _split_weights(d)
         self._entry_start = np.array(entry_start, dtype=np.intp)
         self._pair_split = np.array(pair_split, dtype=np.intp)
         self._pair_left = np.array(pair_left, dtype=bool)
@@ -159,7 +167,7 @@ class TreeExplainer:
             _explain_few_rows(matrix, self._split_feature, self._threshold, self._default_left, self._missing,
                               self._leaf_start, self._leaf_size, self._leaf_value, self._entry_start,
                               self._entry_feature, self._entry_zero, self._pair_split, self._pair_left,
-                              self._weights, out)
+                              _WEIGHTS, out)
             return out
         parts = min(_THREADS, max(1, len(matrix) // _ROWS_PER_THREAD))
         bounds = np.linspace(0, len(matrix), parts + 1).astype(int)

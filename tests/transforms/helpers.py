@@ -15,6 +15,7 @@ from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, TEAM_GAMES, ensure_
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSFORMS = PROJECT_ROOT / "transforms"
 DBT = str(Path(sys.executable).parent / "dbt")
+TOLERANCE = 1e-9  # relative, for floats the two engines compute in a different order
 
 
 def dbt_build(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -36,3 +37,15 @@ def copy_bronze(source: Catalog, target: Catalog, keep_game, edit=lambda frame: 
 
 def table(catalog: Catalog, identifier: str) -> pl.DataFrame:
     return read_table(catalog.load_table(identifier))
+
+
+def assert_equal_frames(identifier: str, expected: pl.DataFrame, actual: pl.DataFrame) -> None:
+    assert actual.height == expected.height > 0, identifier
+    for column in expected.columns:
+        left, right = expected[column], actual[column]
+        assert (left.is_null() == right.is_null()).all(), f"{identifier}.{column}: nulls differ"
+        if left.dtype.is_float():
+            gap = ((left - right).abs() / right.abs().clip(lower_bound=1.0)).max()
+            assert gap is None or gap <= TOLERANCE, f"{identifier}.{column}: differs by {gap}"
+        else:
+            assert left.equals(right), f"{identifier}.{column}: values differ"

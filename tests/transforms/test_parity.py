@@ -18,7 +18,7 @@ from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.sql import run_query
 from tests.conftest import SAMPLE_DATA, slice_games
 from tests.transforms.elo_oracle import elo_ratings
-from tests.transforms.helpers import dbt_build
+from tests.transforms.helpers import TOLERANCE, assert_equal_frames, dbt_build
 
 MARTS = {
     "silver.series": ["series_id"],
@@ -29,7 +29,6 @@ MARTS = {
     "gold.team_conceded_current_state": ["team_key", "position"],
     "gold.position_baseline_current": ["league", "position"],
 }
-TOLERANCE = 1e-9
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the Spark target needs a Java runtime (java not on PATH)")
 
@@ -42,18 +41,6 @@ def _read_marts(catalog) -> dict[str, tuple[list, pl.DataFrame, dict]]:
         frame = pl.from_arrow(table.scan().to_arrow()).sort(keys)
         marts[identifier] = (schema, frame, table.current_snapshot().summary.additional_properties)
     return marts
-
-
-def _assert_equal_frames(identifier: str, expected: pl.DataFrame, actual: pl.DataFrame) -> None:
-    assert actual.height == expected.height > 0, identifier
-    for column in expected.columns:
-        left, right = expected[column], actual[column]
-        assert (left.is_null() == right.is_null()).all(), f"{identifier}.{column}: nulls differ"
-        if left.dtype.is_float():
-            gap = ((left - right).abs() / right.abs().clip(lower_bound=1.0)).max()
-            assert gap is None or gap <= TOLERANCE, f"{identifier}.{column}: differs by {gap}"
-        else:
-            assert left.equals(right), f"{identifier}.{column}: values differ"
 
 
 @pytest.fixture
@@ -83,7 +70,7 @@ def test_duckdb_and_spark_build_equal_marts(sliced_home):
         spark_schema, spark_frame, spark_snapshot = by_spark[identifier]
         assert "spark.app.id" in spark_snapshot, f"{identifier} was not rewritten by Spark"
         assert spark_schema == duckdb_schema, identifier
-        _assert_equal_frames(identifier, duckdb_frame, spark_frame)
+        assert_equal_frames(identifier, duckdb_frame, spark_frame)
     # DuckDB's own Iceberg reader sees the tables Spark wrote.
     assert run_query(catalog, "select count(*) from gold.player_features").fetchone()[0] == \
         by_spark["gold.player_features"][1].height

@@ -12,8 +12,7 @@ from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
 from tests.conftest import SAMPLE_DATA, environment
-from tests.transforms.helpers import dbt_build
-from tests.transforms.test_parity import _assert_equal_frames
+from tests.transforms.helpers import assert_equal_frames, dbt_build
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the Spark target needs a Java runtime (java not on PATH)")
 
@@ -37,4 +36,4 @@ def test_duckdb_and_spark_build_into_one_postgres_catalog(home, tmp_path, postgr
         by_spark, snapshot = _series(settings)
     assert "spark.app.id" in snapshot  # rewritten by Spark, through the Postgres catalog
     assert by_spark.columns == by_duckdb.columns
-    _assert_equal_frames("silver.series", by_duckdb, by_spark)
+    assert_equal_frames("silver.series", by_duckdb, by_spark)
