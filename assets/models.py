@@ -7,7 +7,7 @@ from assets.plots import calibration_curve, feature_importance, metric_by_month
 from orchestration.resources import LakehouseResource
 from outscaled.config import load_settings
 from outscaled.models.backtest import BacktestResult
-from outscaled.models.features import PLAYER_FEATURES
+from outscaled.features.schema import PLAYER_FEATURES
 from outscaled.models.pipeline import run_backtest, train_and_register
 
 

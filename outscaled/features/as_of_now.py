@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from outscaled.models.features import POSITIONS, PLAYER_FEATURES, TEAM_FEATURES
+from outscaled.features.schema import POSITIONS, PLAYER_FEATURES, TEAM_FEATURES
 
 Payload = dict[str, Any]
 _PLAYER_STATS = ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share")

@@ -24,7 +24,7 @@ from outscaled.models.estimators import (
     StatModel, WinModel, fit_calibrator, train_stat_model, train_win_model,
 )
 from outscaled.models.layers import Layers, fit_layers, with_layers
-from outscaled.models.features import (
+from outscaled.features.schema import (
     PLAYER_FEATURES, STATS, TEAM_FEATURES, one_row_per_game, player_matrix, team_matrix,
 )
 from outscaled.models.scoring import nb_p_over, score_stat, score_win, stat_metrics, win_metrics

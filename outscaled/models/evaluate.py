@@ -24,7 +24,7 @@ from outscaled.config import PROJECT_ROOT, Environment, Settings
 from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
-from outscaled.models.features import STATS
+from outscaled.features.schema import STATS
 from outscaled.models.layers import with_served_layers
 from outscaled.models.pipeline import load_frames
 from outscaled.models.registry import champions, read_registry

@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 import numpy as np
 import polars as pl
 
-from outscaled.models.features import STATS
+from outscaled.features.schema import STATS
 
 HISTORY = 10
 

@@ -12,7 +12,7 @@ from pyiceberg.catalog import Catalog
 from outscaled.config import Settings
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
 from outscaled.models.backtest import BacktestResult, fit_bundle, walk_forward
-from outscaled.models.features import PLAYER_FEATURES, STATS, schema_hash
+from outscaled.features.schema import PLAYER_FEATURES, STATS, schema_hash
 from outscaled.models.lines import with_reference_lines
 from outscaled.models.registry import GateDecision, register
 from outscaled.models.store import new_version, save_bundle

@@ -12,7 +12,7 @@ import polars as pl
 from pyiceberg.catalog import Catalog
 
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
-from outscaled.models.features import STATS
+from outscaled.features.schema import STATS
 
 TABLE = "gold.model_registry"
 MODELS = (*STATS, "win")

@@ -8,7 +8,7 @@ from scipy import stats as st
 
 from outscaled.features.elo import expected_score
 from outscaled.models.estimators import StatModel, WinModel
-from outscaled.models.features import one_row_per_game, player_matrix, team_matrix
+from outscaled.features.schema import one_row_per_game, player_matrix, team_matrix
 from outscaled.models.metrics import probability_metrics
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from outscaled.config import Settings
 from outscaled.models.backtest import Bundle
 from outscaled.models.estimators import StatModel, WinModel
-from outscaled.models.features import PLAYER_FEATURES, STATS, TEAM_FEATURES, schema_hash
+from outscaled.features.schema import PLAYER_FEATURES, STATS, TEAM_FEATURES, schema_hash
 from outscaled.models.layers import Layers
 
 MODEL_NAME = "outscaled-stat-lines"

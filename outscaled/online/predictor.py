@@ -23,7 +23,7 @@ from outscaled.models.backtest import Bundle
 from outscaled.models.distributions import (
     map_range_distribution, map_range_summaries, probability_maps_played, series_win_probability,
 )
-from outscaled.models.features import PLAYER_FEATURES, schema_hash
+from outscaled.features.schema import PLAYER_FEATURES, schema_hash
 from outscaled.models.layers import LAYERS, normalise_champion
 from outscaled.online.requests import RequestError, SingleRequest
 from outscaled.online.snapshot import POINTER, key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from outscaled.models.features import STATS
+from outscaled.features.schema import STATS
 
 MAX_BATCH = 1000
 MAX_MAP = 5

@@ -20,7 +20,7 @@ from pyiceberg.catalog import Catalog
 
 from outscaled.features.as_of_now import player_base_row, team_conceded, team_side, timestamp
 from outscaled.lakehouse.tables import read_table
-from outscaled.models.features import PLAYER_FEATURES, schema_hash
+from outscaled.features.schema import PLAYER_FEATURES, schema_hash
 
 POINTER = "outscaled:current"
 HISTORY = "outscaled:snapshots"

@@ -7,7 +7,7 @@ from datetime import datetime
 from outscaled.config import load_settings
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.models.evaluate import evaluate
-from outscaled.models.features import STATS
+from outscaled.features.schema import STATS
 from outscaled.models.registry import champions, read_registry
 from outscaled.models.store import load_bundle
 from tests.conftest import SAMPLE_DATA

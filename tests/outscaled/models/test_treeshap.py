@@ -8,7 +8,7 @@ import pytest
 
 from outscaled.config import load_settings
 from outscaled.models.estimators import SEED, train_stat_model
-from outscaled.models.features import PLAYER_FEATURES, player_matrix
+from outscaled.features.schema import PLAYER_FEATURES, player_matrix
 from outscaled.models.pipeline import load_frames
 from outscaled.models.treeshap import TreeExplainer, UnsupportedTree
 

@@ -13,7 +13,7 @@ from outscaled.features.as_of_now import (
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
 from outscaled.models.distributions import map_range_distribution
-from outscaled.models.features import PLAYER_FEATURES, player_matrix
+from outscaled.features.schema import PLAYER_FEATURES, player_matrix
 from outscaled.online.predictor import Predictor, NotFound
 from outscaled.online.requests import RequestError, SingleRequest
 from outscaled.online.redis_server import connect, stop_embedded
