@@ -10,10 +10,10 @@ from outscaled.online.snapshot import publish
 
 
 @asset(key=AssetKey(["online", "feature_snapshot"]), group_name="online", kinds={"redis"},
-       deps=[AssetKey(["models", "stat_line_models"]), AssetKey(["gold", "player_current_state"]),
-             AssetKey(["gold", "team_current_state"]), AssetKey(["gold", "team_conceded_current_state"]),
-             AssetKey(["gold", "position_baseline_current"])],
-       description="Every player's and team's as-of-now vector written to Redis under a new snapshot id; the "
+       deps=[AssetKey(["models", "stat_line_models"]), AssetKey(["gold", "player_state_history"]),
+             AssetKey(["gold", "team_state_history"]), AssetKey(["gold", "team_conceded_state_history"]),
+             AssetKey(["gold", "position_baseline_history"]), AssetKey(["gold", "patches"])],
+       description="Every player's and team's state after its latest game written to Redis under a new snapshot id; the "
                    "pointer switches only once the snapshot is complete.")
 def feature_snapshot(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
     catalog = lakehouse.catalog()

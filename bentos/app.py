@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from outscaled.online.predictor import NotFound, Predictor, Unavailable
-from outscaled.online.requests import RequestError, parse_batch, parse_single, parse_stat
+from outscaled.online.requests import RequestError, parse_batch, parse_best_of, parse_single, parse_stat
 
 PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 
@@ -97,10 +97,16 @@ async def match(request: Request, predictor: Predictor) -> Response:
     for field in ("team_a", "team_b"):
         if not isinstance(body.get(field), str) or not body[field].strip():
             raise RequestError(field, "is required (a team name)")
-    best_of = body.get("best_of", 1)
-    if best_of not in (1, 3, 5):
-        raise RequestError("best_of", "must be 1, 3 or 5")
-    return FastJSONResponse(predictor.match(body["team_a"], body["team_b"], best_of))
+    unknown = set(body) - {"team_a", "team_b", "best_of", "team_a_side"}
+    if unknown:
+        raise RequestError(sorted(unknown)[0], "is not a known field")
+    if body.get("best_of") is None:
+        raise RequestError("best_of", "is required (1, 3 or 5): the series format decides the series probability")
+    best_of = parse_best_of(body["best_of"])
+    side = body.get("team_a_side")
+    if side not in (None, "blue", "red"):
+        raise RequestError("team_a_side", "must be \"blue\" or \"red\" (team_a's side on map 1), or left out")
+    return FastJSONResponse(predictor.match(body["team_a"], body["team_b"], best_of, side))
 
 
 async def status(request: Request, predictor: Predictor) -> Response:

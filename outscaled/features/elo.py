@@ -4,6 +4,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
+_PROJECT = Path(__file__).resolve().parents[2] / "transforms" / "dbt_project.yml"
+
+
+def initial_rating() -> float:
+    """The rating every new team starts at (the dbt project's `elo_initial_rating`, read from it)."""
+    return float(yaml.safe_load(_PROJECT.read_text())["vars"]["elo_initial_rating"])
+
 
 def expected_score(rating: float, opponent_rating: float) -> float:
     """Probability that a team rated `rating` beats one rated `opponent_rating`."""

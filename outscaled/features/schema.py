@@ -1,12 +1,10 @@
-"""Which gold columns each model reads, and how a frame becomes a model matrix. Shared by training,
-backtests, evaluation and the prediction service, so offline and online inputs cannot differ."""
+"""Which features each model reads, in which order (the model-row builder is outscaled.features.rows)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-import numpy as np
 import polars as pl
 
 STATS = ("kills", "deaths", "assists", "cs")
@@ -14,41 +12,35 @@ POSITIONS = ("top", "jng", "mid", "bot", "sup")
 _PLAYER_STATS = ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share")
 _TEAM_STATS = ("win", "kills", "deaths", "game_minutes")
 
+# A player's own state (gold.player_state_history and gold.player_features use the same names).
+PLAYER_STATE = ["games_played", *[f"{s}_{w}" for s in _PLAYER_STATS for w in ("avg_3", "avg_5", "avg_10", "avg_20", "ewm")]]
+# A team's form (gold.team_state_history; prefixed team_ / opponent_ in the feature tables).
+TEAM_STATE = [f"{s}_{w}" for s in _TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")]
+
+# The stat models do not read the side: it is known before the series for map 1 at most (later maps' sides
+# are chosen by the previous map's loser), and the reduced 2025 files do not carry it.
 PLAYER_NUMERIC = [
     "games_played", "days_since_last_game", "map_number", "best_of", "playoffs", "days_since_patch",
-    *[f"{s}_{w}" for s in _PLAYER_STATS for w in ("avg_3", "avg_5", "avg_10", "avg_20", "ewm")],
+    *PLAYER_STATE[1:],
     *[f"position_baseline_{s}" for s in _PLAYER_STATS], "position_baseline_games",
     *[f"opponent_conceded_{s}_avg_10" for s in ("kills", "deaths", "assists", "cs")], "opponent_conceded_games",
-    *[f"team_{s}_{w}" for s in _TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")],
-    *[f"opponent_{s}_{w}" for s in _TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")],
+    *[f"team_{c}" for c in TEAM_STATE],
+    *[f"opponent_{c}" for c in TEAM_STATE],
     "team_elo", "opponent_elo",
 ]
-PLAYER_DERIVED = [*(f"is_{p}" for p in POSITIONS), "is_blue", "elo_diff"]
+PLAYER_DERIVED = [*(f"is_{p}" for p in POSITIONS), "elo_diff"]
 PLAYER_FEATURES = PLAYER_NUMERIC + PLAYER_DERIVED
 
 TEAM_NUMERIC = [
     "games_played", "opponent_games_played", "days_since_last_game", "map_number", "best_of", "playoffs",
     "days_since_patch",
-    *[f"{s}_{w}" for s in _TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")],
-    *[f"opponent_{s}_{w}" for s in _TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")],
+    *TEAM_STATE,
+    *[f"opponent_{c}" for c in TEAM_STATE],
     "elo", "opponent_elo", "elo_diff",
+    # Roster Elo (player ratings, so they survive transfers and rebrands; int_player_elo.sql), before the series.
+    "roster_elo", "opponent_roster_elo", "roster_elo_diff",
 ]
 TEAM_FEATURES = TEAM_NUMERIC + ["is_blue"]
-
-
-def player_matrix(frame: pl.DataFrame) -> np.ndarray:
-    derived = frame.with_columns(
-        *[(pl.col("position") == p).cast(pl.Float64).alias(f"is_{p}") for p in POSITIONS],
-        pl.when(pl.col("side") == "Blue").then(1.0).when(pl.col("side") == "Red").then(0.0).alias("is_blue"),
-        (pl.col("team_elo") - pl.col("opponent_elo")).alias("elo_diff"),
-    )
-    return derived.select([pl.col(c).cast(pl.Float64) for c in PLAYER_FEATURES]).to_numpy()
-
-
-def team_matrix(frame: pl.DataFrame) -> np.ndarray:
-    derived = frame.with_columns(
-        pl.when(pl.col("side") == "Blue").then(1.0).when(pl.col("side") == "Red").then(0.0).alias("is_blue"))
-    return derived.select([pl.col(c).cast(pl.Float64) for c in TEAM_FEATURES]).to_numpy()
 
 
 def one_row_per_game(team_features: pl.DataFrame) -> pl.DataFrame:

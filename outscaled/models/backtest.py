@@ -14,7 +14,7 @@ rows only, so the pre-draft model (`model`, the gated metric) and the layered mo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -24,9 +24,11 @@ from outscaled.models.estimators import (
     StatModel, WinModel, fit_calibrator, train_stat_model, train_win_model,
 )
 from outscaled.models.layers import Layers, fit_layers, with_layers
+from outscaled.models.ranges import RangeCalibration, fit_range_calibration, range_rows, raw_p_over, scored_ranges
 from outscaled.features.schema import (
-    PLAYER_FEATURES, STATS, TEAM_FEATURES, one_row_per_game, player_matrix, team_matrix,
+    PLAYER_FEATURES, STATS, TEAM_FEATURES, one_row_per_game,
 )
+from outscaled.features.rows import player_matrix, team_matrix
 from outscaled.models.scoring import nb_p_over, score_stat, score_win, stat_metrics, win_metrics
 
 MIN_TRAIN_ROWS = 2000
@@ -40,6 +42,16 @@ class Bundle:
     train_end: datetime  # trained on games that started before this
     rows: int
     layers: Layers | None = None  # fitted on out-of-fold rows; None without enough of them
+    ranges: RangeCalibration | None = None  # per (stat, maps, mode, opponent), on out-of-fold map ranges
+
+    def calibrate(self, stat: str, mode: str, maps: int, p_over: np.ndarray, opponent: str = "named") -> np.ndarray:
+        """Calibrated P(over) of a total over `maps` maps in a served mode ("model", "meta", "post_draft"),
+        against a named opponent or the league's average one ("named" / "average")."""
+        if self.ranges is not None:
+            return self.ranges.calibrate(stat, maps, mode, opponent, p_over)
+        if mode == "model":  # versions saved before the range calibration: the per-map calibration
+            return self.stats[stat].calibrate(p_over)
+        return self.layers.calibrate(mode, stat, p_over)
 
 
 @dataclass
@@ -47,6 +59,7 @@ class BacktestResult:
     player_predictions: pl.DataFrame
     win_predictions: pl.DataFrame
     months: list[str]
+    ranges: pl.DataFrame = field(default_factory=pl.DataFrame)  # scored map ranges (outscaled.models.ranges)
 
     def metrics(self, since: datetime | None = None) -> dict:
         players = self.player_predictions
@@ -86,10 +99,20 @@ def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
     games = one_row_per_game(teams.filter(pl.col("game_start") < before))
     win = train_win_model(team_matrix(games), games["target_result"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
                           TEAM_FEATURES)
-    fitted = None
+    fitted, ranges = None, None
     if layers and oof is not None and (oof["series_start"] < before).sum() >= MIN_LAYER_ROWS:
         fitted = fit_layers(oof, before)
-    return Bundle(models, win, before, train.height, fitted)
+        ranges = fit_served_ranges(oof.filter(pl.col("series_start") < before))
+    return Bundle(models, win, before, train.height, fitted, ranges)
+
+
+def fit_served_ranges(oof: pl.DataFrame) -> RangeCalibration:
+    """The served range calibration: every out-of-fold map range of every served mode and opponent."""
+    layered = oof if "expected_meta" in oof.columns else with_layers(oof)
+    rows = range_rows(layered)
+    raw = {tuple(c.removeprefix("means_").rsplit("_", 1)): raw_p_over(rows, c)
+           for c in rows.columns if c.startswith("means_")}
+    return fit_range_calibration(rows, raw)
 
 
 def _usable_oof(oof: pl.DataFrame | None, stat: str, before: datetime) -> pl.DataFrame | None:
@@ -100,8 +123,10 @@ def _usable_oof(oof: pl.DataFrame | None, stat: str, before: datetime) -> pl.Dat
 
 
 def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: datetime | None = None,
-                 progress: Callable[[str], None] = lambda _: None) -> BacktestResult:
-    """`players` must carry the reference lines (lines.with_reference_lines)."""
+                 progress: Callable[[str], None] = lambda _: None,
+                 average: pl.DataFrame | None = None) -> BacktestResult:
+    """`players` must carry the reference lines (lines.with_reference_lines); `average`: the same rows against
+    the league's average opponent (features.as_of.with_average_opponent), scored as requests without one."""
     predictions: list[pl.DataFrame] = []
     win_predictions: list[pl.DataFrame] = []
     done: list[str] = []
@@ -113,10 +138,12 @@ def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: dateti
         next_month = (month + timedelta(days=32)).replace(day=1)
         oof = pl.concat(predictions) if predictions else None
         bundle = fit_bundle(players, teams, month, oof, layers=False)
-        test = players.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
+        in_month = (players["series_start"] >= month) & (players["series_start"] < next_month)
+        test = players.filter(in_month)
+        test_average = average.filter(in_month) if average is not None else None
         fallback = {s: float(players.filter(pl.col("game_start") < month)[f"target_{s}"].mean() or 0) for s in STATS}
         for stat in STATS:
-            scored = score_stat(bundle.stats[stat], test, fallback[stat])
+            scored = score_stat(bundle.stats[stat], test, fallback[stat], test_average)
             if not scored.is_empty():
                 predictions.append(scored.with_columns(pl.lit(month.strftime("%Y-%m")).alias("month")))
         test_teams = teams.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
@@ -125,7 +152,10 @@ def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: dateti
             win_predictions.append(scored_wins.with_columns(pl.lit(month.strftime("%Y-%m")).alias("month")))
         done.append(month.strftime("%Y-%m"))
         progress(f"backtest {month:%Y-%m}: trained on {bundle.rows} rows, scored {test.height}")
-    if predictions:
-        progress("backtest: adjustment layers on the out-of-fold rows")
-    return BacktestResult(with_layers(pl.concat(predictions)) if predictions else pl.DataFrame(),
-                          pl.concat(win_predictions) if win_predictions else pl.DataFrame(), done)
+    if not predictions:
+        return BacktestResult(pl.DataFrame(), pl.concat(win_predictions) if win_predictions else pl.DataFrame(), done)
+    progress("backtest: adjustment layers on the out-of-fold rows")
+    layered = with_layers(pl.concat(predictions))
+    progress("backtest: map ranges, calibrated walk-forward")
+    return BacktestResult(layered, pl.concat(win_predictions) if win_predictions else pl.DataFrame(), done,
+                          scored_ranges(layered))

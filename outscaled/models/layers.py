@@ -129,8 +129,10 @@ def with_layers(oof: pl.DataFrame) -> pl.DataFrame:
             parts.append(rows.with_columns(pl.Series(f"{layer.name}_factor", factor)))
         frame = pl.concat(parts).with_columns((pl.col("_base") * pl.col(f"{layer.name}_factor")).alias("_base"))
     for mode, names in MODES.items():
-        expected = frame["expected"].to_numpy() * np.prod([frame[f"{n}_factor"].to_numpy() for n in names], axis=0)
-        frame = frame.with_columns(pl.Series(f"expected_{mode}", expected))
+        factor = np.prod([frame[f"{n}_factor"].to_numpy() for n in names], axis=0)
+        frame = frame.with_columns(pl.Series(f"expected_{mode}", frame["expected"].to_numpy() * factor))
+        if "expected_average" in frame.columns:  # the same factors on the mean against an average opponent
+            frame = frame.with_columns(pl.Series(f"expected_{mode}_average", frame["expected_average"].to_numpy() * factor))
         frame = frame.with_columns(pl.Series(f"p_over_raw_{mode}", _p_over(frame, f"expected_{mode}")))
         frame = frame.with_columns(pl.Series(f"p_over_{mode}", _walk_forward_calibration(frame, mode, months)))
     return frame.drop("_base", "_month")

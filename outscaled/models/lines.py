@@ -18,10 +18,11 @@ HISTORY = 10
 
 
 def with_reference_lines(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add line_<stat>, mvp_mean_<stat>, mvp_std_<stat> and history_<stat> (games used) per row."""
+    """Add line_<stat>, median_<stat> (a range of k maps is priced at floor(k x median) + 0.5),
+    mvp_mean_<stat>, mvp_std_<stat> and history_<stat> (games used) per row."""
     ordered = frame.with_row_index("_row").sort(["player_key", "series_start", "game_start", "game_id"])
     columns: dict[str, list] = {f"{kind}_{stat}": [] for stat in STATS
-                                for kind in ("line", "mvp_mean", "mvp_std", "history")}
+                                for kind in ("line", "median", "mvp_mean", "mvp_std", "history")}
     history: dict[tuple[str, str], deque] = defaultdict(lambda: deque(maxlen=HISTORY))
     pending: list[tuple[str, float | None, float | None, float | None, float | None]] = []
     current_key, current_series = None, None
@@ -43,6 +44,7 @@ def with_reference_lines(frame: pl.DataFrame) -> pl.DataFrame:
                 base = float(baseline) if baseline is not None else math.nan
                 median, mean, std = base, base, math.sqrt(base) if base == base else math.nan
             columns[f"line_{stat}"].append(math.floor(median) + 0.5 if median == median else math.nan)
+            columns[f"median_{stat}"].append(median)
             columns[f"mvp_mean_{stat}"].append(mean)
             columns[f"mvp_std_{stat}"].append(std)
             columns[f"history_{stat}"].append(len(past))

@@ -13,7 +13,9 @@ from outscaled.config import Settings
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
 from outscaled.models.backtest import BacktestResult, fit_bundle, walk_forward
 from outscaled.features.schema import PLAYER_FEATURES, STATS, schema_hash
+from outscaled.features.as_of import with_average_opponent
 from outscaled.models.lines import with_reference_lines
+from outscaled.models.ranges import range_metrics
 from outscaled.models.registry import GateDecision, register
 from outscaled.models.store import new_version, save_bundle
 
@@ -21,6 +23,14 @@ def load_frames(catalog: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
     players = pl.from_arrow(catalog.load_table("gold.player_features").scan().to_arrow())
     teams = pl.from_arrow(catalog.load_table("gold.team_features").scan().to_arrow())
     return with_reference_lines(players), teams
+
+
+def average_opponent_frame(catalog: Catalog, players: pl.DataFrame) -> pl.DataFrame:
+    """`players` against the league's average opponent as of each series' start (requests without one)."""
+    def table(name: str) -> pl.DataFrame:
+        return pl.from_arrow(catalog.load_table(name).scan().to_arrow())
+
+    return with_average_opponent(players, table("gold.team_state_history"), table("gold.team_conceded_state_history"))
 
 
 def data_snapshot(catalog: Catalog) -> dict[str, str]:
@@ -61,13 +71,25 @@ def metrics_rows(result: BacktestResult) -> pl.DataFrame:
 def run_backtest(catalog: Catalog, first_month: datetime | None = None,
                  progress: Callable[[str], None] = lambda _: None) -> BacktestResult:
     players, teams = load_frames(catalog)
-    result = walk_forward(players, teams, first_month, progress)
+    result = walk_forward(players, teams, first_month, progress, average_opponent_frame(catalog, players))
     if not result.player_predictions.is_empty():
         write_iceberg(catalog, "gold.backtest_predictions", result.player_predictions.to_arrow())
     if not result.win_predictions.is_empty():
         write_iceberg(catalog, "gold.backtest_win_predictions", result.win_predictions.to_arrow())
     write_iceberg(catalog, "gold.backtest_metrics", metrics_rows(result).to_arrow())
+    if not result.ranges.is_empty():
+        write_iceberg(catalog, "gold.backtest_range_metrics", range_metrics_rows(result).to_arrow())
     return result
+
+
+def range_metrics_rows(result: BacktestResult) -> pl.DataFrame:
+    """Per scope (all months, the last year), stat, map range, served mode and opponent (outscaled.models.ranges)."""
+    scopes: dict[str, datetime | None] = {"overall": None}
+    if result.months:
+        last_year = int(result.months[-1][:4])
+        scopes[f"since {last_year}-01"] = datetime(last_year, 1, 1)
+    return pl.concat([range_metrics(result.ranges, since).with_columns(pl.lit(scope).alias("scope"))
+                      for scope, since in scopes.items()]).select("scope", pl.exclude("scope"))
 
 
 def train_and_register(settings: Settings, catalog: Catalog, result: BacktestResult

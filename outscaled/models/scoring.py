@@ -8,7 +8,8 @@ from scipy import stats as st
 
 from outscaled.features.elo import expected_score
 from outscaled.models.estimators import StatModel, WinModel
-from outscaled.features.schema import one_row_per_game, player_matrix, team_matrix
+from outscaled.features.rows import player_matrix, team_matrix
+from outscaled.features.schema import one_row_per_game
 from outscaled.models.metrics import probability_metrics
 
 
@@ -20,16 +21,21 @@ def nb_p_over(mean: np.ndarray, size: float, line: np.ndarray) -> np.ndarray:
     return 1 - st.nbinom.cdf(k, size, size / (size + mean))
 
 
-def score_stat(model: StatModel, frame: pl.DataFrame, fallback_mean: float) -> pl.DataFrame:
-    """Per row: model and baseline predictions at the row's reference line (rows with a target and a line)."""
+def score_stat(model: StatModel, frame: pl.DataFrame, fallback_mean: float,
+               average: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per row: model and baseline predictions at the row's reference line (rows with a target and a line).
+    `average`: the same rows with the league's average opponent in place of theirs (a request without an
+    opponent, outscaled.features.as_of.with_average_opponent); its mean is `expected_average`."""
     stat = model.stat
-    rows = frame.filter(pl.col(f"target_{stat}").is_not_null() & pl.col(f"line_{stat}").is_not_null()
-                        & pl.col(f"line_{stat}").is_not_nan())
+    keep = (frame[f"target_{stat}"].is_not_null() & frame[f"line_{stat}"].is_not_null()
+            & frame[f"line_{stat}"].is_not_nan())
+    rows = frame.filter(keep)
     if rows.is_empty():
         return pl.DataFrame()
     line = rows[f"line_{stat}"].to_numpy()
     target = rows[f"target_{stat}"].to_numpy().astype(float)
     mean = model.predict_mean(player_matrix(rows))
+    extra = {} if average is None else {"expected_average": model.predict_mean(player_matrix(average.filter(keep)))}
     raw = nb_p_over(mean, model.nb_size, line)
     poisson_mean = rows.select(pl.coalesce(f"{stat}_avg_10", f"position_baseline_{stat}", pl.lit(fallback_mean))
                                ).to_series().to_numpy().astype(float)
@@ -37,14 +43,15 @@ def score_stat(model: StatModel, frame: pl.DataFrame, fallback_mean: float) -> p
     mvp_std = np.maximum(rows[f"mvp_std_{stat}"].fill_nan(None).fill_null(np.sqrt(fallback_mean)).to_numpy(), 0.5)
     return pl.DataFrame({
         "game_id": rows["game_id"], "player_key": rows["player_key"], "series_start": rows["series_start"],
-        "game_start": rows["game_start"], "position": rows["position"], "patch": rows["patch"],
+        "game_start": rows["game_start"], "series_id": rows["series_id"], "map_number": rows["map_number"],
+        "position": rows["position"], "patch": rows["patch"], "median": rows[f"median_{stat}"],
         "champion": rows["champion"], "stat": [stat] * rows.height, "nb_size": [model.nb_size] * rows.height,
         "line": line, "target": target, "outcome": (target > line).astype(float),
         "expected": mean, "p_over_raw": raw, "p_over": model.calibrate(raw),
         "rolling_poisson_expected": poisson_mean,
         "rolling_poisson_p_over": 1 - st.poisson.cdf(np.floor(line), np.clip(poisson_mean, 1e-6, None)),
         "mvp_normal_expected": mvp_mean,
-        "mvp_normal_p_over": 1 - st.norm.cdf((line - mvp_mean) / mvp_std),
+        "mvp_normal_p_over": 1 - st.norm.cdf((line - mvp_mean) / mvp_std), **extra,
     })
 
 

@@ -12,6 +12,7 @@ from outscaled.models.backtest import Bundle
 from outscaled.models.estimators import StatModel, WinModel
 from outscaled.features.schema import PLAYER_FEATURES, STATS, TEAM_FEATURES, schema_hash
 from outscaled.models.layers import Layers
+from outscaled.models.ranges import RangeCalibration
 
 MODEL_NAME = "outscaled-stat-lines"
 
@@ -55,6 +56,8 @@ def save_bundle(settings: Settings, bundle: Bundle, version: str, metadata: dict
         if bundle.layers is not None:
             for name, text in bundle.layers.to_files().items():
                 (root / f"layers.{name}").write_text(text)
+        if bundle.ranges is not None:
+            (root / "ranges.json").write_text(json.dumps(bundle.ranges.to_json()))
     return version
 
 
@@ -69,8 +72,11 @@ def load_bundle(settings: Settings, version: str) -> Bundle:
     layers = None
     if (root / "layers.layers.json").exists():  # versions saved before the layers existed have none
         layers = Layers.from_files({n: (root / f"layers.{n}").read_text() for n in Layers.file_names()})
+    ranges = None
+    if (root / "ranges.json").exists():  # versions saved before the map-range calibration have none
+        ranges = RangeCalibration.from_json(json.loads((root / "ranges.json").read_text()))
     return Bundle(stats, win, datetime.fromisoformat(model.info.metadata["train_end"]), int(model.info.metadata["rows"]),
-                  layers)
+                  layers, ranges)
 
 
 def _jsonable(value):

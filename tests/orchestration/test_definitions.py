@@ -8,9 +8,10 @@ from tests.conftest import SAMPLE_DATA
 
 EXPECTED_ASSETS = {
     "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files",
-    "silver/series", "gold/player_features", "gold/team_features", "gold/player_current_state",
-    "gold/team_current_state", "gold/feature_drift", "gold/team_conceded_current_state",
-    "gold/position_baseline_current", "models/backtest", "models/stat_line_models", "online/feature_snapshot",
+    "silver/series", "gold/player_features", "gold/team_features", "gold/player_state_history",
+    "gold/team_state_history", "gold/feature_drift", "gold/team_conceded_state_history",
+    "gold/position_baseline_history", "gold/patches", "gold/team_roster_state", "models/backtest",
+    "models/stat_line_models", "online/feature_snapshot",
 }
 EXPECTED_GX_CHECKS = {"gx_bronze_player_games", "gx_bronze_team_games", "gx_silver_series",
                       "gx_gold_player_features", "gx_gold_team_features"}

@@ -14,10 +14,10 @@ def test_gold_has_one_feature_row_per_bronze_row(built_catalog):
     assert counts[2] == counts[3]
 
 
-def test_as_of_now_state_has_one_row_per_player(built_catalog):
-    state = table(built_catalog, "gold.player_current_state")
+def test_state_history_has_one_row_per_player_game(built_catalog):
+    state = table(built_catalog, "gold.player_state_history")
     features = table(built_catalog, "gold.player_features")
-    assert state["player_key"].n_unique() == state.height == features["player_key"].n_unique()
+    assert state.height == features.height and state["player_key"].n_unique() == features["player_key"].n_unique()
 
 
 def test_feature_columns_cover_the_issue(built_catalog):

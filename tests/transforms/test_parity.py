@@ -24,10 +24,11 @@ MARTS = {
     "silver.series": ["series_id"],
     "gold.player_features": ["game_id", "player_key"],
     "gold.team_features": ["game_id", "team_key"],
-    "gold.player_current_state": ["player_key"],
-    "gold.team_current_state": ["team_key"],
-    "gold.team_conceded_current_state": ["team_key", "position"],
-    "gold.position_baseline_current": ["league", "position"],
+    "gold.player_state_history": ["player_key", "last_game_id"],
+    "gold.team_state_history": ["team_key", "last_game_id"],
+    "gold.team_conceded_state_history": ["team_key", "position", "last_game_id"],
+    "gold.position_baseline_history": ["league", "position", "day"],
+    "gold.patches": ["patch"],
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the Spark target needs a Java runtime (java not on PATH)")

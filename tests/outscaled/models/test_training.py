@@ -9,7 +9,7 @@ import pytest
 
 from outscaled.config import load_settings
 from outscaled.models.backtest import fit_bundle, walk_forward
-from outscaled.features.schema import player_matrix
+from outscaled.features.rows import player_matrix
 from outscaled.models.pipeline import load_frames
 
 CUT = datetime(2025, 9, 1)

@@ -8,7 +8,8 @@ import pytest
 
 from outscaled.config import load_settings
 from outscaled.models.estimators import SEED, train_stat_model
-from outscaled.features.schema import PLAYER_FEATURES, player_matrix
+from outscaled.features.rows import player_matrix
+from outscaled.features.schema import PLAYER_FEATURES
 from outscaled.models.pipeline import load_frames
 from outscaled.models.treeshap import TreeExplainer, UnsupportedTree
 

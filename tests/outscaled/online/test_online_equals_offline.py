@@ -1,23 +1,20 @@
-"""What the service reads from Redis is exactly the feature code's as-of-now vector, and the predictor
-gives the champion model's own numbers."""
+"""The predictor gives the champion model's own numbers, with the layers, calibration and map-range sums
+the backtest scores (the rows themselves: test_serving_parity.py)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import polars as pl
 import pytest
 
-from outscaled.features.as_of_now import (
-    TEAM_SIDE, TEAM_STATE, complete_player_rows, player_base_row, team_conceded, team_side, timestamp,
-)
+from outscaled.features.as_of import latest_rows
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.tables import read_table
 from outscaled.models.distributions import map_range_distribution
-from outscaled.features.schema import PLAYER_FEATURES, player_matrix
 from outscaled.online.predictor import Predictor, NotFound
 from outscaled.online.requests import RequestError, SingleRequest
 from outscaled.online.redis_server import connect, stop_embedded
-from outscaled.online.snapshot import build_payloads, publish
+from outscaled.online.snapshot import publish
 from bentos.service import load_models
 
 NOW = datetime(2026, 1, 1)
@@ -41,45 +38,6 @@ def predictor(served_home):
     stop_embedded(settings)
 
 
-def _offline_rows(catalog, player_key: str, opponent_key: str, map_numbers: list[int], best_of: int) -> np.ndarray:
-    """The as-of-now rows straight from the gold tables (no Redis), with the feature code."""
-    payloads = build_payloads(catalog)
-    player = payloads["players"][player_key]
-    opponent = payloads["teams"][opponent_key]
-    base = player_base_row(player, payloads["teams"].get(player["team_key"]),
-                           payloads["baselines"][player["league"]][player["position"]])
-    n = len(map_numbers)
-    conceded = team_conceded(opponent).get(player["position"], [np.nan] * 5)
-    return complete_player_rows(np.array([base] * n), np.full(n, timestamp(player["last_game_start"])),
-                                np.array([team_side(opponent)] * n), np.array([conceded] * n),
-                                np.array(map_numbers), np.full(n, best_of), NOW, payloads["patch_first_seen"])
-
-
-def test_redis_vector_equals_the_feature_code(predictor, served_settings):
-    service, settings = predictor
-    catalog = open_catalog(settings)
-    state = read_table(catalog.load_table("gold.player_current_state"))
-    busiest = state.sort(["games_played", "player_key"], descending=[True, False]).row(0, named=True)
-    teams = read_table(catalog.load_table("gold.team_current_state"))
-    opponent = teams.filter(pl.col("team_key") != busiest["team_key"]).sort("team_key").row(0, named=True)
-    request = SingleRequest(busiest["player_name"], "kills", 4.5, 1, 2, opponent=opponent["team_key"])
-    online = service.feature_rows(request)
-    offline = _offline_rows(catalog, busiest["player_key"], opponent["team_key"], [1, 2], 3)
-    np.testing.assert_allclose(online, offline, rtol=0, atol=1e-9)
-    # the values are the gold tables' own, untouched by the trip through Redis
-    column = {name: i for i, name in enumerate(PLAYER_FEATURES)}
-    assert online[0, column["kills_ewm"]] == pytest.approx(busiest["kills_ewm"])
-    assert online[0, column["games_played"]] == busiest["games_played"]
-    assert online[1, column["map_number"]] == 2 and online[0, column["best_of"]] == 3
-    assert online[0, column["opponent_elo"]] == pytest.approx(opponent["elo"])
-    assert online[0, column["opponent_win_ewm"]] == pytest.approx(opponent["win_ewm"], nan_ok=True)
-    conceded = read_table(catalog.load_table("gold.team_conceded_current_state")).filter(
-        (pl.col("team_key") == opponent["team_key"]) & (pl.col("position") == busiest["position"]))
-    if conceded.height:
-        assert online[0, column["opponent_conceded_kills_avg_10"]] == pytest.approx(conceded["kills_avg_10"][0],
-                                                                                    nan_ok=True)
-
-
 def test_prediction_equals_the_model_called_directly(predictor):
     service, _ = predictor
     name = service.search_players("")[0]["name"]
@@ -89,7 +47,8 @@ def test_prediction_equals_the_model_called_directly(predictor):
     model, layers = bundle.stats["assists"], bundle.layers
     assert layers is not None  # the served bundle carries its adjustment layers
     position = service.search_players("")[0]["position"]
-    patch_factor = layers.factors("patch", "assists", [(service.meta()["latest_patch"], position)])[0][0]
+    assert answer["assumptions"]["patch"] == service.meta()["league_patch"][answer["assumptions"]["league"]]
+    patch_factor = layers.factors("patch", "assists", [(answer["assumptions"]["patch"], position)])[0][0]
     means = model.booster.predict(service.feature_rows(request)) * patch_factor  # before the draft: the meta layer
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 6.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
@@ -115,7 +74,7 @@ def test_the_champion_changes_the_answer_only_through_its_layer(predictor):
     name = layers.champions[champion]
     answer = service.single(SingleRequest(player["name"], "kills", 3.5, 1, 2, champion=f" {name.upper()} "))
     assert answer == service.single(SingleRequest(player["name"], "kills", 3.5, 1, 2, champion=name))  # any case
-    factor = (layers.factors("patch", "kills", [(service.meta()["latest_patch"], player["position"])])[0][0]
+    factor = (layers.factors("patch", "kills", [(answer["assumptions"]["patch"], player["position"])])[0][0]
               * layers.factors("champion", "kills", [(champion,)])[0][0]
               * layers.factors("player_champion", "kills", [(player["key"], champion)])[0][0])
     means = model.booster.predict(service.feature_rows(plain)) * factor
@@ -184,36 +143,12 @@ def test_same_input_same_output_and_unknown_players(predictor):
 
 def test_every_player_who_played_gets_an_answer(predictor, served_settings):
     service, settings = predictor
-    state = read_table(open_catalog(settings).load_table("gold.player_current_state"))
+    state = latest_rows(read_table(open_catalog(settings).load_table("gold.player_state_history")), ["player_key"], None)
     newcomer = state.filter(~pl.col("player_key").str.starts_with("unknown")).sort(["games_played", "player_key"]).row(0, named=True)
     answer = service.single(SingleRequest(newcomer["player_name"], "deaths", 2.5, 1, 1))
     assert answer["sample_size"] == newcomer["games_played"]
     if newcomer["games_played"] < 10:
         assert any("short history" in line for line in answer["reasoning"])
-
-
-def test_online_rows_equal_the_offline_matrix(served_settings):
-    """Assembled the online way (base row + request), a gold row's own values give its offline matrix row:
-    every column lands where the models expect it."""
-    features = read_table(open_catalog(served_settings).load_table("gold.player_features")).sample(300, seed=7)
-    offline = player_matrix(features)
-    for i, row in enumerate(features.iter_rows(named=True)):
-        team = {c: row[f"team_{c}"] for c in TEAM_STATE} | {"elo": row["team_elo"]}
-        opponent = [row[f"opponent_{c}"] for c in TEAM_SIDE]
-        baseline = {f"baseline_{s}": row[f"position_baseline_{s}"] for s in
-                    ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share")}
-        baseline["baseline_games"] = row["position_baseline_games"]
-        conceded = [row[f"opponent_conceded_{s}_avg_10"] for s in ("kills", "deaths", "assists", "cs")]
-        days = row["days_since_last_game"]
-        last = np.nan if days is None else timestamp(NOW) - days * 86_400
-        patch = None if row["days_since_patch"] is None else NOW - timedelta(days=row["days_since_patch"])
-        online = complete_player_rows(
-            np.array([player_base_row(row, team, baseline)]), np.array([last]), np.array([opponent], dtype=float),
-            np.array([conceded + [row["opponent_conceded_games"]]], dtype=float), np.array([row["map_number"]]),
-            np.array([row["best_of"]]), NOW, patch and patch.isoformat(), playoffs=row["playoffs"])[0]
-        side = PLAYER_FEATURES.index("is_blue")  # the side is a draft fact: the pre-draft service never knows it
-        np.testing.assert_allclose(np.delete(online, side), np.delete(offline[i], side), rtol=1e-9, atol=1e-6,
-                                   err_msg=row["player_key"])
 
 
 def test_a_tournament_changes_nothing_and_says_it_is_not_used(predictor):

@@ -26,5 +26,6 @@ select
       as baseline_{{ stat }}_through_day,
     {% endfor %}
     -- counts of games as double: the type gold.position_baseline_* has always had
-    cast(sum(n) over (partition by league, position order by day rows between unbounded preceding and 1 preceding) as double) as baseline_games
+    cast(sum(n) over (partition by league, position order by day rows between unbounded preceding and 1 preceding) as double) as baseline_games,
+    cast(sum(n) over (partition by league, position order by day rows between unbounded preceding and current row) as double) as baseline_games_through_day
 from daily

@@ -27,6 +27,7 @@ select
     s.best_of,
     -- player form
     coalesce(ps.games_played, 0) as games_played,
+    ps.last_game_start,
     {{ outscaled.days_between('ps.last_game_start', 'g.series_start') }} as days_since_last_game,
     {{ outscaled.select_state('ps', outscaled.player_stats()) }}
     -- league-wide baseline for the position
@@ -43,7 +44,8 @@ select
     te.elo_before as team_elo,
     oe.elo_before as opponent_elo,
     -- patch and champion meta (pick/ban rates need the draft: known only once it is done)
-    greatest({{ outscaled.days_between('cm.patch_first_seen', 'g.series_start') }}, 0) as days_since_patch,
+    pf.patch_first_seen,
+    greatest({{ outscaled.days_between('pf.patch_first_seen', 'g.series_start') }}, 0) as days_since_patch,
     cm.champion_pick_rate,
     cm.champion_ban_rate,
     coalesce(cm.patch_games_before, 0) as patch_games_before,
@@ -76,6 +78,7 @@ left join team_games tf on tf.team_key = tg.team_key and tf.series_id = tg.serie
 left join team_games of_ on of_.team_key = og.team_key and of_.series_id = og.series_id and of_.seq = og.series_first_seq
 left join {{ ref('int_team_elo') }} te on te.game_id = tf.game_id and te.team_key = tf.team_key
 left join {{ ref('int_team_elo') }} oe on oe.game_id = of_.game_id and oe.team_key = of_.team_key
+left join {{ ref('patches') }} pf on pf.patch = g.patch
 left join {{ ref('int_champion_meta') }} cm
   on cm.patch = g.patch and cm.champion = g.champion and cm.day = {{ outscaled.day_of('g.series_start') }}
 left join {{ ref('int_player_champion_history') }} ch on ch.game_id = g.game_id and ch.player_key = g.player_key

@@ -19,12 +19,17 @@ select
     s.best_of,
     coalesce(ts.games_played, 0) as games_played,
     coalesce(os.games_played, 0) as opponent_games_played,
+    ts.last_game_start,
     {{ outscaled.days_between('ts.last_game_start', 't.series_start') }} as days_since_last_game,
     {{ outscaled.select_state('ts', outscaled.team_stats(), windows=[5, 10, 20]) }}
     {{ outscaled.select_state('os', outscaled.team_stats(), prefix='opponent_', windows=[5, 10, 20]) }}
     te.elo_before as elo,
     oe.elo_before as opponent_elo,
     te.elo_before - oe.elo_before as elo_diff,
+    tr.roster_elo_before as roster_elo,
+    orr.roster_elo_before as opponent_roster_elo,
+    tr.roster_elo_before - orr.roster_elo_before as roster_elo_diff,
+    pf.patch_first_seen,
     greatest({{ outscaled.days_between('pf.patch_first_seen', 't.series_start') }}, 0) as days_since_patch,
     t.result as target_result,
     t.kills as target_kills,
@@ -39,5 +44,6 @@ left join team_games tf on tf.team_key = t.team_key and tf.series_id = t.series_
 left join team_games of_ on of_.team_key = o.team_key and of_.series_id = o.series_id and of_.seq = o.series_first_seq
 left join {{ ref('int_team_elo') }} te on te.game_id = tf.game_id and te.team_key = tf.team_key
 left join {{ ref('int_team_elo') }} oe on oe.game_id = of_.game_id and oe.team_key = of_.team_key
-left join (select patch, min(game_start) as patch_first_seen from {{ ref('int_champion_picks') }} group by patch) pf
-  on pf.patch = t.patch
+left join {{ ref('int_player_elo') }} tr on tr.game_id = tf.game_id and tr.team_key = tf.team_key
+left join {{ ref('int_player_elo') }} orr on orr.game_id = of_.game_id and orr.team_key = of_.team_key
+left join {{ ref('patches') }} pf on pf.patch = t.patch

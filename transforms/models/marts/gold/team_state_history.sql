@@ -1,4 +1,5 @@
--- The "as of now" team vector: form after the latest game and the Elo rating after it.
+-- Every team's form after each of its games and its Elo rating after it (null for a game the rating
+-- fold did not see); the state as of a moment is the team's latest row that started before it.
 select
     s.team_key,
     g.team_name,
@@ -9,7 +10,5 @@ select
     e.elo_after as elo,
     s.game_id as last_game_id
 from {{ ref('int_team_state') }} s
-join (select team_key, max(seq) as seq from {{ ref('int_team_state') }} group by team_key) latest
-  on latest.team_key = s.team_key and latest.seq = s.seq
 join {{ ref('int_team_games') }} g on g.team_key = s.team_key and g.seq = s.seq
 left join {{ ref('int_team_elo') }} e on e.game_id = s.game_id and e.team_key = s.team_key

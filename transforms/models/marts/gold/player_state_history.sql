@@ -1,5 +1,6 @@
--- The "as of now" player vector: the same state columns as gold.player_features, after each player's
--- latest game. The online service adds what depends on the moment of the request (days since last game).
+-- Every player's state after each of their games: the same state columns as gold.player_features. The
+-- state "as of" a moment is a player's latest row that started before it (outscaled/features/as_of.py):
+-- the feature snapshot takes it as of now (or any past moment), training as of each series' start.
 select
     s.player_key,
     g.player_name,
@@ -12,6 +13,4 @@ select
     {{ outscaled.select_state('s', outscaled.player_stats()) }}
     s.game_id as last_game_id
 from {{ ref('int_player_state') }} s
-join (select player_key, max(seq) as seq from {{ ref('int_player_state') }} group by player_key) latest
-  on latest.player_key = s.player_key and latest.seq = s.seq
 join {{ ref('int_player_games') }} g on g.player_key = s.player_key and g.seq = s.seq

@@ -1,0 +1,159 @@
+"""Map ranges, the product: totals over maps a..b scored and calibrated as the service serves them.
+
+From the backtest's out-of-fold rows (one per player, game and stat), every range a player played in a
+series — each single map, maps 1-2, 1-3 and 2-3 — becomes one row: the per-map means of every served mode,
+the total, and the player's rolling-median line scaled to the range (floor(k x median of the last 10 games)
++ 0.5). P(over) is the NB convolution the service computes (`map_range_summaries`, tested against scipy),
+then an isotonic calibration per (stat, maps in the range, mode, opponent) fitted on earlier months only in
+the walk-forward, and on every out-of-fold range for the served bundle. A request names its opponent or
+is priced against the league's average one ("named" / "average"): both are scored and calibrated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+from scipy import stats as st
+from sklearn.isotonic import IsotonicRegression
+
+from outscaled.models.distributions import map_range_summaries
+from outscaled.models.estimators import apply_calibrator, calibrator_from_json, calibrator_to_json, fit_calibrator
+from outscaled.models.metrics import probability_metrics
+
+RANGES = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (1, 2), (1, 3), (2, 3))
+SERVED_MODES = ("model", "meta", "post_draft")
+OPPONENTS = ("named", "average")
+MAX_CALIBRATED_MAPS = 3  # ranges of 4 and 5 maps are rare: they use the 3-map calibration
+
+
+def label(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _mean_column(mode: str, opponent: str) -> str:
+    base = "expected" if mode == "model" else f"expected_{mode}"
+    return base if opponent == "named" else f"{base}_average"
+
+
+def range_rows(oof: pl.DataFrame) -> pl.DataFrame:
+    """One row per (stat, player, series, range) from per-map out-of-fold rows; `means_<mode>_<opponent>` hold
+    the range's per-map means in map order."""
+    modes = [(m, o) for m in SERVED_MODES for o in OPPONENTS if _mean_column(m, o) in oof.columns]
+    parts = []
+    for first, last in RANGES:
+        inside = oof.filter(pl.col("map_number").is_between(first, last))
+        grouped = (inside.sort("map_number")
+                   .group_by(["stat", "player_key", "series_id"], maintain_order=True)
+                   .agg(pl.len().alias("maps"), pl.col("target").sum(), pl.col("series_start").first(),
+                        pl.col("game_start").first(), pl.col("month").first(), pl.col("nb_size").first(),
+                        pl.col("median").first(), pl.col("rolling_poisson_expected").sum().alias("poisson_mean"),
+                        pl.col("map_number").min().alias("first_map"),
+                        *[pl.col(_mean_column(m, o)).alias(f"means_{m}_{o}") for m, o in modes])
+                   .filter((pl.col("maps") == last - first + 1) & (pl.col("first_map") == first)))
+        parts.append(grouped.with_columns(pl.lit(label(first, last)).alias("range")).drop("first_map"))
+    rows = pl.concat(parts)
+    line = (np.floor(rows["maps"].to_numpy() * rows["median"].to_numpy()) + 0.5)
+    return rows.with_columns(pl.Series("line", line)).filter(pl.col("line").is_not_nan()).with_columns(
+        (pl.col("target") > pl.col("line")).cast(pl.Float64).alias("outcome"))
+
+
+def raw_p_over(rows: pl.DataFrame, column: str) -> np.ndarray:
+    """Uncalibrated P(total over the line) with the served NB convolution, per (month's NB size, maps)."""
+    out = np.empty(rows.height)
+    size, maps = rows["nb_size"].to_numpy(), rows["maps"].to_numpy()
+    means = rows[column].to_list()
+    lines = rows["line"].to_numpy()
+    for value in np.unique(size):
+        for k in np.unique(maps):
+            mine = np.flatnonzero((size == value) & (maps == k))
+            if mine.size:
+                summary = map_range_summaries(np.array([means[i] for i in mine], dtype=float), float(value),
+                                              lines[mine])
+                out[mine] = summary.p_over
+    return out
+
+
+def calibration_maps(maps: int) -> int:
+    return min(maps, MAX_CALIBRATED_MAPS)
+
+
+@dataclass
+class RangeCalibration:
+    """The served calibrators, per (stat, maps, mode, opponent) with maps capped at MAX_CALIBRATED_MAPS."""
+    calibrators: dict[tuple[str, int, str, str], IsotonicRegression | None] = field(default_factory=dict)
+
+    def calibrate(self, stat: str, maps: int, mode: str, opponent: str, p_over: np.ndarray) -> np.ndarray:
+        return apply_calibrator(self.calibrators.get((stat, calibration_maps(maps), mode, opponent)), p_over)
+
+    def to_json(self) -> list:
+        return [[list(k), calibrator_to_json(c)] for k, c in self.calibrators.items()]
+
+    @classmethod
+    def from_json(cls, items: list) -> "RangeCalibration":
+        return cls({(s, int(m), mode, o): calibrator_from_json(c) for (s, m, mode, o), c in items})
+
+
+def fit_range_calibration(rows: pl.DataFrame, raw: dict[tuple[str, str], np.ndarray]) -> RangeCalibration:
+    """Calibrators on every given range row (`raw[(mode, opponent)]`: their uncalibrated P(over))."""
+    stat, maps, outcome = rows["stat"].to_numpy(), rows["maps"].to_numpy(), rows["outcome"].to_numpy()
+    capped = np.minimum(maps, MAX_CALIBRATED_MAPS)
+    fitted = {}
+    for (mode, opponent), p in raw.items():
+        for s in np.unique(stat):
+            for k in range(1, MAX_CALIBRATED_MAPS + 1):
+                mine = (stat == s) & (capped == k)
+                fitted[(str(s), k, mode, opponent)] = fit_calibrator(p[mine], outcome[mine])
+    return RangeCalibration(fitted)
+
+
+def scored_ranges(oof: pl.DataFrame) -> pl.DataFrame:
+    """Range rows with raw and walk-forward-calibrated P(over) per served mode and opponent: month m's rows
+    calibrated on the ranges of earlier months only. Adds `p_over_<mode>_<opponent>` and the rolling-Poisson
+    baseline at the same line."""
+    rows = range_rows(oof)
+    months = rows["month"].unique().sort().to_list()
+    month = rows["month"].to_numpy()
+    columns = []
+    for column in [c for c in rows.columns if c.startswith("means_")]:
+        key = column.removeprefix("means_")
+        raw = raw_p_over(rows, column)
+        calibrated = raw.copy()
+        for m in months:
+            earlier, mine = month < m, month == m
+            if earlier.sum() == 0:
+                continue
+            mode, opponent = key.rsplit("_", 1)
+            fitted = fit_range_calibration(rows.filter(pl.Series(earlier)), {(mode, opponent): raw[earlier]})
+            for s in rows["stat"].unique().to_list():
+                for k in rows["maps"].unique().to_list():
+                    cell = mine & (rows["stat"].to_numpy() == s) & (rows["maps"].to_numpy() == k)
+                    calibrated[cell] = fitted.calibrate(s, k, mode, opponent, raw[cell])
+        columns += [pl.Series(f"p_over_raw_{key}", raw), pl.Series(f"p_over_{key}", calibrated)]
+    poisson = 1 - st.poisson.cdf(np.floor(rows["line"].to_numpy()), np.clip(rows["poisson_mean"].to_numpy(), 1e-6, None))
+    return rows.with_columns(*columns, pl.Series("p_over_rolling_poisson", poisson))
+
+
+def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.DataFrame:
+    """Per stat x range x served mode x opponent: n, log-loss, ECE, over rate, mean P(over), and the
+    rolling-Poisson log-loss at the same lines (gain = 1 - model / Poisson)."""
+    if since is not None:
+        scored = scored.filter(pl.col("series_start") >= since)
+    records = []
+    keys = [c.removeprefix("p_over_") for c in scored.columns
+            if c.startswith("p_over_") and not c.startswith("p_over_raw_") and c != "p_over_rolling_poisson"]
+    for (stat, name), rows in scored.group_by(["stat", "range"], maintain_order=True):
+        y = rows["outcome"].to_numpy()
+        poisson = probability_metrics(rows["p_over_rolling_poisson"].to_numpy(), y)
+        for key in keys:
+            mode, opponent = key.rsplit("_", 1)
+            p = rows[f"p_over_{key}"].to_numpy()
+            metrics = probability_metrics(p, y)
+            records.append({"stat": stat, "range": name, "mode": mode, "opponent": opponent, "n": rows.height,
+                            "log_loss": metrics["log_loss"], "ece": metrics["ece"], "over_rate": float(y.mean()),
+                            "mean_p_over": float(p.mean()), "poisson_log_loss": poisson["log_loss"],
+                            "gain_vs_poisson": 1 - metrics["log_loss"] / poisson["log_loss"]})
+    return pl.DataFrame(records).sort(["stat", "range", "mode", "opponent"]) if records else pl.DataFrame()
