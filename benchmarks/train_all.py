@@ -1,7 +1,11 @@
 """Benchmark + backtest report on all of ../shared/data: walk-forward backtest over all history, then final
 training of every model; prints wall seconds and the backtest table (overall and the last year's games).
 
-Run: .venv/bin/python benchmarks/train_all.py [DATA_FOLDER]   (target: training all models < 5 min)
+Run: .venv/bin/python benchmarks/train_all.py [DATA_FOLDER] [--home DIR] [--from YYYY-MM]
+(target: training all models < 5 min). `--home` keeps the ingested and built home (reused when it exists);
+`--from` starts the walk-forward at that month (earlier months only train). It also prints the map-range
+table of the served modes on the last season's games and the season-boundary backtest (train <= 2024,
+score 2025 H1).
 """
 
 from __future__ import annotations
@@ -32,27 +36,49 @@ def print_table(title: str, metrics: dict) -> None:
                   f"{scores.get('mae', float('nan')):>7.3f}")
 
 
+def print_ranges(title: str, table) -> None:
+    import polars as pl
+
+    print(f"\n{title}")
+    print(f"{'stat':8} {'maps':5} {'mode':11} {'opponent':8} {'n':>6} {'log_loss':>9} {'ece':>7} {'over':>6} "
+          f"{'mean_p':>7} {'poisson':>8} {'gain':>7}")
+    for r in table.filter(pl.col("mode") != "model").iter_rows(named=True):
+        print(f"{r['stat']:8} {r['range']:5} {r['mode']:11} {r['opponent']:8} {r['n']:>6} {r['log_loss']:>9.4f} "
+              f"{r['ece']:>7.4f} {r['over_rate']:>6.3f} {r['mean_p_over']:>7.3f} {r['poisson_log_loss']:>8.4f} "
+              f"{r['gain_vs_poisson']:>7.1%}")
+
+
 def main() -> None:
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DATA
-    with tempfile.TemporaryDirectory(prefix="outscaled-train-bench-") as home:
+    args = sys.argv[1:]
+    option = {name: args[args.index(name) + 1] for name in ("--home", "--from") if name in args}
+    positional = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or args[i - 1] not in option)]
+    data = Path(positional[0]) if positional else DEFAULT_DATA
+    scratch = tempfile.TemporaryDirectory(prefix="outscaled-train-bench-")
+    home = option.get("--home", scratch.name)
+    with scratch:
+        fresh = not (Path(home) / "catalog.db").exists()
         os.environ["OUTSCALED_HOME"] = home
         from outscaled.config import load_settings
         from outscaled.ingest.pipeline import ingest_paths
         from outscaled.lakehouse.catalog import open_catalog
-        from outscaled.models.pipeline import run_backtest, train_and_register
+        from outscaled.models.pipeline import average_opponent_frame, load_frames, range_metrics_rows, run_backtest, \
+            train_and_register
+        from outscaled.models.season_boundary import season_boundary
 
         settings = load_settings()
         catalog = open_catalog(settings)
-        ingest_paths(catalog, settings.landing_dir, [data], "benchmark")
-        subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", ".", "--quiet"],
-                       cwd=ROOT / "transforms", env={**os.environ}, check=True)
+        if fresh:
+            ingest_paths(catalog, settings.landing_dir, [data], "benchmark")
+            subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", ".", "--quiet"],
+                           cwd=ROOT / "transforms", env={**os.environ}, check=True)
+        first = datetime.strptime(option["--from"], "%Y-%m") if "--from" in option else None
         started = time.perf_counter()
-        result = run_backtest(catalog)
+        result = run_backtest(catalog, first, progress=lambda line: print(line, flush=True))
         backtest_s = time.perf_counter() - started
         started = time.perf_counter()
         version, decisions, _ = train_and_register(settings, catalog, result)
         train_s = time.perf_counter() - started
-        print(f"data: {data}; backtest months: {len(result.months)} ({result.months[0]} .. {result.months[-1]})")
+        print(f"home: {home} ({'ingested ' + str(data) if fresh else 'reused'}); backtest months: {len(result.months)} ({result.months[0]} .. {result.months[-1]})")
         print(f"walk-forward backtest: {backtest_s:.1f} s; final training of all models: {train_s:.1f} s "
               f"(target < 300 s: {'met' if train_s < 300 else 'MISSED'}); peak memory "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB; version {version}")
@@ -66,6 +92,19 @@ def main() -> None:
         print_table("walk-forward backtest, all months", result.metrics())
         print_table("walk-forward backtest, games from 2025-01-01 (each month trained on everything before it)",
                     result.metrics(datetime(2025, 1, 1)))
+        import polars as pl
+
+        ranges = range_metrics_rows(result)
+        print(f"range calibration window: {result.calibration_window or 'all'} months (chosen on months before 2025)")
+        print_ranges("map ranges as served, games from 2025-01-01 (walk-forward; gain = log-loss below rolling Poisson)",
+                     ranges.filter(pl.col("scope") == "since 2025-01").drop("scope"))
+        started = time.perf_counter()
+        players, teams = load_frames(catalog)
+        boundary = season_boundary(players, teams, average_opponent_frame(catalog, players),
+                                   result.player_predictions, datetime(2025, 1, 1), datetime(2025, 7, 1),
+                                   result.calibration_window)
+        print_ranges(f"season boundary: trained on games before 2025, frozen, scoring 2025 H1 "
+                     f"({time.perf_counter() - started:.0f} s)", boundary)
 
 
 if __name__ == "__main__":

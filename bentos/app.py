@@ -87,7 +87,12 @@ async def curve(request: Request, predictor: Predictor) -> Response:
     end = _int_param(request, "map_end", start)
     if end < start:
         raise RequestError("map_end", f"must be at least map_start ({start})")
-    return FastJSONResponse(predictor.curve(request.path_params["player_id"], stat, start, end))
+    best_of = request.query_params.get("best_of")
+    best_of = parse_best_of(int(best_of) if best_of and best_of.isdigit() else best_of)
+    opponent = (request.query_params.get("opponent") or "").strip() or None
+    if opponent is not None and len(opponent) > 100:
+        raise RequestError("opponent", "must be a non-empty string of at most 100 characters")
+    return FastJSONResponse(predictor.curve(request.path_params["player_id"], stat, start, end, opponent, best_of))
 
 
 async def match(request: Request, predictor: Predictor) -> Response:

@@ -60,6 +60,7 @@ class BacktestResult:
     win_predictions: pl.DataFrame
     months: list[str]
     ranges: pl.DataFrame = field(default_factory=pl.DataFrame)  # scored map ranges (outscaled.models.ranges)
+    calibration_window: int | None = None  # months of settled ranges each calibration is fitted on (None: all)
 
     def metrics(self, since: datetime | None = None) -> dict:
         players = self.player_predictions
@@ -79,8 +80,17 @@ def _month_starts(series_starts: pl.Series) -> list[datetime]:
     return series_starts.dt.truncate("1mo").unique().sort().to_list()
 
 
+def _months_before_next(last: str, window: int) -> str:
+    """The first of the `window` months that end with month `last`."""
+    year, number = int(last[:4]), int(last[5:7]) - window + 1
+    while number < 1:
+        year, number = year - 1, number + 12
+    return f"{year:04d}-{number:02d}"
+
+
 def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
-               oof: pl.DataFrame | None = None, layers: bool = True) -> Bundle:
+               oof: pl.DataFrame | None = None, layers: bool = True,
+               calibration_window: int | None = None) -> Bundle:
     """Train every model on games that started before `before`; NB size, calibration and (with `layers`)
     the adjustment layers from `oof`."""
     train = players.filter(pl.col("game_start") < before)
@@ -102,14 +112,17 @@ def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
     fitted, ranges = None, None
     if layers and oof is not None and (oof["series_start"] < before).sum() >= MIN_LAYER_ROWS:
         fitted = fit_layers(oof, before)
-        ranges = fit_served_ranges(oof.filter(pl.col("series_start") < before))
+        ranges = fit_served_ranges(oof.filter(pl.col("series_start") < before), calibration_window)
     return Bundle(models, win, before, train.height, fitted, ranges)
 
 
-def fit_served_ranges(oof: pl.DataFrame) -> RangeCalibration:
-    """The served range calibration: every out-of-fold map range of every served mode and opponent."""
+def fit_served_ranges(oof: pl.DataFrame, window: int | None = None) -> RangeCalibration:
+    """The served range calibration: the out-of-fold map ranges of the last `window` months (None: all) of
+    every served mode and opponent."""
     layered = oof if "expected_meta" in oof.columns else with_layers(oof)
     rows = range_rows(layered)
+    if window is not None and rows.height:
+        rows = rows.filter(pl.col("month") >= _months_before_next(str(rows["month"].max()), window))
     raw = {tuple(c.removeprefix("means_").rsplit("_", 1)): raw_p_over(rows, c)
            for c in rows.columns if c.startswith("means_")}
     return fit_range_calibration(rows, raw)
@@ -157,5 +170,7 @@ def walk_forward(players: pl.DataFrame, teams: pl.DataFrame, first_month: dateti
     progress("backtest: adjustment layers on the out-of-fold rows")
     layered = with_layers(pl.concat(predictions))
     progress("backtest: map ranges, calibrated walk-forward")
+    ranges, window = scored_ranges(layered)
+    progress(f"backtest: range calibration window {window or 'all'} months (chosen before the last season)")
     return BacktestResult(layered, pl.concat(win_predictions) if win_predictions else pl.DataFrame(), done,
-                          scored_ranges(layered))
+                          ranges, window)

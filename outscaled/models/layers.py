@@ -230,6 +230,9 @@ def with_served_layers(layers: Layers, scored: pl.DataFrame) -> pl.DataFrame:
         mean = expected * np.prod([factors[name] for name in names], axis=0)
         raw = nb_p_over(mean, float(scored["nb_size"][0]), line)
         columns += [pl.Series(f"expected_{mode}", mean), pl.Series(f"p_over_{mode}", layers.calibrate(mode, stat, raw))]
+        if "expected_average" in scored.columns:  # a request without an opponent gets the same factors
+            factor = np.prod([factors[name] for name in names], axis=0)
+            columns.append(pl.Series(f"expected_{mode}_average", scored["expected_average"].to_numpy() * factor))
     return scored.with_columns(columns)
 
 

@@ -16,6 +16,7 @@ from outscaled.features.schema import PLAYER_FEATURES, STATS, schema_hash
 from outscaled.features.as_of import with_average_opponent
 from outscaled.models.lines import with_reference_lines
 from outscaled.models.ranges import range_metrics
+from outscaled.models.served_metrics import served_summary
 from outscaled.models.registry import GateDecision, register
 from outscaled.models.store import new_version, save_bundle
 
@@ -98,13 +99,17 @@ def train_and_register(settings: Settings, catalog: Catalog, result: BacktestRes
     players, teams = load_frames(catalog)
     end = players["game_start"].max()
     oof = result.player_predictions if not result.player_predictions.is_empty() else None
-    bundle = fit_bundle(players, teams, end + timedelta(seconds=1), oof)
+    bundle = fit_bundle(players, teams, end + timedelta(seconds=1), oof, calibration_window=result.calibration_window)
     snapshot = data_snapshot(catalog)
     metrics = result.metrics()
+    for model, summary in served_summary(result.ranges, result.win_predictions).items():
+        metrics[model]["served"] = summary  # what the gate compares, month by month
     version = new_version()
     window = {"first_game": str(players["game_start"].min()), "last_game": str(end),
               "backtest_months": result.months}
-    metadata = {"training_window": window, "data_snapshot": snapshot, "backtest_metrics": metrics,
+    summaries = {model: {k: v for k, v in values.items() if k != "served"} for model, values in metrics.items()}
+    metadata = {"training_window": window, "data_snapshot": snapshot, "backtest_metrics": summaries,
+                "calibration_window_months": result.calibration_window or "all",
                 "nb_size": {s: bundle.stats[s].nb_size for s in STATS}}
     if bundle.layers is not None:  # BentoML metadata holds no None and no infinity ("off": the layer is off)
         metadata["layer_priors"] = {layer: {s: v if math.isfinite(v) else "off" for s, v in priors.items()}

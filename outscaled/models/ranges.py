@@ -110,31 +110,70 @@ def fit_range_calibration(rows: pl.DataFrame, raw: dict[tuple[str, str], np.ndar
     return RangeCalibration(fitted)
 
 
-def scored_ranges(oof: pl.DataFrame) -> pl.DataFrame:
-    """Range rows with raw and walk-forward-calibrated P(over) per served mode and opponent: month m's rows
-    calibrated on the ranges of earlier months only. Adds `p_over_<mode>_<opponent>` and the rolling-Poisson
-    baseline at the same line."""
-    rows = range_rows(oof)
-    months = rows["month"].unique().sort().to_list()
-    month = rows["month"].to_numpy()
-    columns = []
-    for column in [c for c in rows.columns if c.startswith("means_")]:
-        key = column.removeprefix("means_")
-        raw = raw_p_over(rows, column)
-        calibrated = raw.copy()
-        for m in months:
-            earlier, mine = month < m, month == m
-            if earlier.sum() == 0:
-                continue
+# Calibration windows tried (months of settled ranges before the month calibrated; None = all of them).
+# One is chosen on months before the evaluated season only (`choose_window`), so a new season is
+# calibrated on recent games without tuning to it.
+WINDOWS = (None, 12, 6, 3)
+
+
+def _months_before(month: str, window: int | None) -> str | None:
+    if window is None:
+        return None
+    year, number = int(month[:4]), int(month[5:7]) - window
+    while number < 1:
+        year, number = year - 1, number + 12
+    return f"{year:04d}-{number:02d}"
+
+
+def _walk_forward(rows: pl.DataFrame, raw: dict[str, np.ndarray], window: int | None) -> dict[str, np.ndarray]:
+    """Per key (mode_opponent): each month's rows calibrated on the ranges of the `window` months before it."""
+    month, stat, maps = rows["month"].to_numpy(), rows["stat"].to_numpy(), rows["maps"].to_numpy()
+    out = {key: p.copy() for key, p in raw.items()}
+    for m in np.unique(month):
+        start = _months_before(m, window)
+        earlier = (month < m) & ((month >= start) if start else True)
+        if not earlier.any():
+            continue
+        fitted = fit_range_calibration(rows.filter(pl.Series(earlier)),
+                                       {tuple(key.rsplit("_", 1)): p[earlier] for key, p in raw.items()})
+        for key, p in raw.items():
             mode, opponent = key.rsplit("_", 1)
-            fitted = fit_range_calibration(rows.filter(pl.Series(earlier)), {(mode, opponent): raw[earlier]})
-            for s in rows["stat"].unique().to_list():
-                for k in rows["maps"].unique().to_list():
-                    cell = mine & (rows["stat"].to_numpy() == s) & (rows["maps"].to_numpy() == k)
-                    calibrated[cell] = fitted.calibrate(s, k, mode, opponent, raw[cell])
-        columns += [pl.Series(f"p_over_raw_{key}", raw), pl.Series(f"p_over_{key}", calibrated)]
+            for s in np.unique(stat):
+                for k in np.unique(maps):
+                    cell = (month == m) & (stat == s) & (maps == k)
+                    out[key][cell] = fitted.calibrate(s, int(k), mode, opponent, p[cell])
+    return out
+
+
+def choose_window(rows: pl.DataFrame, raw: dict[str, np.ndarray], before: str) -> int | None:
+    """The calibration window with the lowest log-loss over the served modes on months before `before`."""
+    early = rows["month"].to_numpy() < before
+    if not early.any():
+        return None
+    subset = rows.filter(pl.Series(early))
+    y = subset["outcome"].to_numpy()
+    losses = {}
+    for window in WINDOWS:
+        calibrated = _walk_forward(subset, {k: p[early] for k, p in raw.items()}, window)
+        losses[window] = float(np.mean([probability_metrics(p, y)["log_loss"] for p in calibrated.values()]))
+    return min(WINDOWS, key=lambda w: (losses[w], WINDOWS.index(w)))
+
+
+def scored_ranges(oof: pl.DataFrame, window: int | None | str = "choose") -> tuple[pl.DataFrame, int | None]:
+    """Range rows with raw and walk-forward-calibrated P(over) per served mode and opponent: month m's rows
+    calibrated on the ranges of earlier months only (the `window` months before m; "choose": the window
+    chosen on the months before the last season). Adds `p_over_<mode>_<opponent>` and the rolling-Poisson
+    baseline at the same line. Returns the rows and the window used."""
+    rows = range_rows(oof)
+    raw = {c.removeprefix("means_"): raw_p_over(rows, c) for c in rows.columns if c.startswith("means_")}
+    if window == "choose":
+        last_season = str(rows["month"].max())[:4]
+        window = choose_window(rows, raw, f"{last_season}-01")
+    calibrated = _walk_forward(rows, raw, window)
+    columns = [pl.Series(f"p_over_raw_{k}", p) for k, p in raw.items()]
+    columns += [pl.Series(f"p_over_{k}", p) for k, p in calibrated.items()]
     poisson = 1 - st.poisson.cdf(np.floor(rows["line"].to_numpy()), np.clip(rows["poisson_mean"].to_numpy(), 1e-6, None))
-    return rows.with_columns(*columns, pl.Series("p_over_rolling_poisson", poisson))
+    return rows.with_columns(*columns, pl.Series("p_over_rolling_poisson", poisson)), window
 
 
 def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.DataFrame:

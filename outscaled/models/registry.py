@@ -13,6 +13,7 @@ from pyiceberg.catalog import Catalog
 
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
 from outscaled.features.schema import STATS
+from outscaled.models.served_metrics import window_scores
 
 TABLE = "gold.model_registry"
 MODELS = (*STATS, "win")
@@ -46,17 +47,33 @@ def champions(registry: pl.DataFrame) -> dict[str, str]:
 
 
 def gate(candidate: dict, champion: dict | None, model: str) -> GateDecision:
-    """`candidate`/`champion`: the model's backtest metrics ({"model": {"log_loss": …, "ece": …}})."""
+    """`candidate`/`champion`: the model's backtest metrics ({"model": {"log_loss": …, "ece": …}}, and under
+    "served" the per-month sums of the served mode: outscaled.models.served_metrics). With both served
+    summaries the two are compared on the months both backtests scored; a win model is also refused when
+    it is worse than Elo alone on its own backtest's games."""
+    served = candidate.get("served")
+    if model == "win" and served and served.get("elo_months"):
+        months = sorted(served["months"])
+        own, elo = window_scores(served["months"], months), window_scores(served["elo_months"], months)
+        if own.get("n") and own["log_loss"] > elo["log_loss"]:
+            return GateDecision(model, False, f"log_loss {own['log_loss']:.4f} worse than Elo alone "
+                                              f"({elo['log_loss']:.4f}) on the same {own['n']} games")
     if champion is None:
         return GateDecision(model, True, "no champion yet")
+    window = ""
     new, old = candidate["model"], champion["model"]
+    if served and champion.get("served"):
+        common = sorted(set(served["months"]) & set(champion["served"]["months"]))
+        if common:
+            new, old = window_scores(served["months"], common), window_scores(champion["served"]["months"], common)
+            window = f" ({served['mode']}, the {len(common)} months both scored: {common[0]}..{common[-1]})"
     if new["log_loss"] > old["log_loss"] * (1 + LOG_LOSS_MARGIN):
         return GateDecision(model, False, f"log_loss {new['log_loss']:.4f} worse than champion's "
-                                          f"{old['log_loss']:.4f} beyond {LOG_LOSS_MARGIN:.1%}")
+                                          f"{old['log_loss']:.4f} beyond {LOG_LOSS_MARGIN:.1%}{window}")
     if "ece" in new and "ece" in old and new["ece"] > old["ece"] + ECE_MARGIN:
         return GateDecision(model, False, f"ece {new['ece']:.4f} worse than champion's {old['ece']:.4f} "
-                                          f"beyond {ECE_MARGIN}")
-    return GateDecision(model, True, f"log_loss {new['log_loss']:.4f} vs champion's {old['log_loss']:.4f}")
+                                          f"beyond {ECE_MARGIN}{window}")
+    return GateDecision(model, True, f"log_loss {new['log_loss']:.4f} vs champion's {old['log_loss']:.4f}{window}")
 
 
 def register(catalog: Catalog, version: str, metrics: dict, train_end: datetime, rows: int, schema: str,

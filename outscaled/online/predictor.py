@@ -384,8 +384,11 @@ class Predictor:
                 "model_version": self.models.serving["win"], "snapshot_id": snapshot}
 
     # --- the P(over) curve and status ----------------------------------------------------------------
-    def curve(self, player: str, stat: str, map_start: int, map_end: int) -> dict[str, Any]:
-        request = SingleRequest(player, stat, 0.5, map_start, map_end)
+    def curve(self, player: str, stat: str, map_start: int, map_end: int, opponent: str | None = None,
+              best_of: int | None = None) -> dict[str, Any]:
+        if best_of is not None and map_end > best_of:
+            raise RequestError("map_end", f"map {map_end} is not played in a best-of-{best_of}")
+        request = SingleRequest(player, stat, 0.5, map_start, map_end, opponent=opponent, best_of=best_of)
         self._serving(stat)
         snapshot, [found] = self._lookup([request])
         if isinstance(found, NotFound):
@@ -399,7 +402,7 @@ class Predictor:
         step = max(1, top // 60)
         lines = [k + 0.5 for k in range(0, top, step)]
         raw = np.array([base.p_over_line(x) for x in lines])
-        calibrated = bundle.calibrate(stat, modes[0], map_end - map_start + 1, raw, "average")  # no opponent
+        calibrated = bundle.calibrate(stat, modes[0], map_end - map_start + 1, raw, "named" if opponent else "average")
         calibrated = np.minimum.accumulate(calibrated)  # keep the curve monotone after calibration
         return {"player": found.player.get("player_name"), "stat": stat, "maps": [map_start, map_end],
                 "expected": round(base.expected, 3), "snapshot_id": snapshot, "assumptions": found.assumptions,

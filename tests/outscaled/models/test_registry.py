@@ -50,3 +50,33 @@ def test_unknown_version_and_empty_rollback_are_clear_errors(catalog):
         promote(catalog, "v9")
     with pytest.raises(ValueError, match="nothing to roll back"):
         rollback(catalog)
+
+
+def _served(losses: dict[str, tuple[float, int]], elo: dict[str, tuple[float, int]] | None = None) -> dict:
+    """A served summary whose months have the given (mean log-loss, rows); probabilities in one bin."""
+    def months(values):
+        return {m: {"n": n, "log_loss_sum": loss * n, "bin_n": [0] * 5 + [n] + [0] * 4,
+                    "bin_p": [0] * 5 + [0.55 * n] + [0] * 4, "bin_y": [0] * 5 + [0.55 * n] + [0] * 4}
+                for m, (loss, n) in values.items()}
+    summary = {"mode": "meta (pre-draft)", "months": months(losses)}
+    if elo is not None:
+        summary["elo_months"] = months(elo)
+    return summary
+
+
+def test_the_gate_compares_the_served_mode_on_the_months_both_scored():
+    # the candidate looks better overall only because its backtest covers an easier, later month
+    champion = {**GOOD, "served": _served({"2025-01": (0.62, 1000), "2025-02": (0.62, 1000)})}
+    candidate = {**GOOD, "served": _served({"2025-01": (0.66, 1000), "2025-02": (0.66, 1000),
+                                            "2025-03": (0.40, 9000)})}
+    decision = gate(candidate, champion, "kills")
+    assert not decision.promoted
+    assert "2 months both scored: 2025-01..2025-02" in decision.reason and "0.6600" in decision.reason
+
+
+def test_a_win_model_worse_than_elo_alone_is_refused():
+    worse = {**GOOD, "served": _served({"2025-01": (0.66, 500)}, elo={"2025-01": (0.65, 500)})}
+    decision = gate(worse, None, "win")
+    assert not decision.promoted and "Elo alone" in decision.reason
+    better = {**GOOD, "served": _served({"2025-01": (0.64, 500)}, elo={"2025-01": (0.65, 500)})}
+    assert gate(better, None, "win").promoted
