@@ -6,9 +6,8 @@ from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, 
 from assets.plots import calibration_curve, feature_importance, metric_by_month
 from orchestration.resources import LakehouseResource
 from outscaled.config import load_settings
-from outscaled.models.backtest import BacktestResult
 from outscaled.features.schema import PLAYER_FEATURES
-from outscaled.models.pipeline import run_backtest, train_and_register
+from outscaled.models.pipeline import run_backtest, stored_backtest, train_and_register
 
 
 class BacktestConfig(Config):
@@ -34,6 +33,9 @@ def backtest(context: AssetExecutionContext, config: BacktestConfig, lakehouse: 
         "months": len(result.months),
         "predictions": result.player_predictions.height,
         "metrics_overall": MetadataValue.md(_table(overall)),
+        **({"map_ranges_served": MetadataValue.md(_table(_served_ranges(catalog)))}
+           if catalog.table_exists("gold.backtest_range_metrics") else {}),
+        "range_calibration_window_months": str(result.calibration_window or "all"),
         **({"calibration_kills": MetadataValue.md(calibration_curve(result.player_predictions, "kills")),
             "calibration_assists": MetadataValue.md(calibration_curve(result.player_predictions, "assists")),
             "log_loss_by_month": MetadataValue.md(metric_by_month(metrics))}
@@ -48,13 +50,7 @@ def backtest(context: AssetExecutionContext, config: BacktestConfig, lakehouse: 
                    "the promotion gate decides champion or candidate per model.")
 def stat_line_models(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
     catalog = lakehouse.catalog()
-    predictions = (pl.from_arrow(catalog.load_table("gold.backtest_predictions").scan().to_arrow())
-                   if catalog.table_exists("gold.backtest_predictions") else pl.DataFrame())
-    months = predictions["month"].unique().sort().to_list() if not predictions.is_empty() else []
-    win = catalog.load_table("gold.backtest_win_predictions").scan().to_arrow() \
-        if catalog.table_exists("gold.backtest_win_predictions") else None
-    result = BacktestResult(predictions, pl.from_arrow(win) if win is not None else pl.DataFrame(), months)
-    version, decisions, metrics = train_and_register(load_settings(), catalog, result)
+    version, decisions, metrics = train_and_register(load_settings(), catalog, stored_backtest(catalog))
     from outscaled.models.store import load_bundle
 
     bundle = load_bundle(load_settings(), version)
@@ -65,6 +61,14 @@ def stat_line_models(context: AssetExecutionContext, lakehouse: LakehouseResourc
         "nb_size": MetadataValue.json({s: round(m.nb_size, 3) for s, m in bundle.stats.items()}),
         "feature_importance_kills": MetadataValue.md(feature_importance(PLAYER_FEATURES, gains, "kills model")),
     })
+
+
+def _served_ranges(catalog) -> pl.DataFrame:
+    """The pre-draft served mode per stat, range and opponent, over the backtest's last year."""
+    ranges = pl.from_arrow(catalog.load_table("gold.backtest_range_metrics").scan().to_arrow())
+    last = ranges.filter(pl.col("scope") != "overall")
+    return (last if not last.is_empty() else ranges).filter(pl.col("mode") == "meta").select(
+        "scope", "stat", "range", "opponent", "n", "log_loss", "ece", "over_rate", "mean_p_over", "gain_vs_poisson")
 
 
 def _table(frame: pl.DataFrame) -> str:

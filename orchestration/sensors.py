@@ -61,3 +61,14 @@ def feature_drift_sensor(context: SensorEvaluationContext, asset_event: EventLog
         return SkipReason("no feature drift flagged")
     return RunRequest(run_key=f"drift-{asset_event.run_id}",
                       tags={"outscaled/reason": f"drift in {metadata.get('drifted_features')}"})
+
+
+@asset_sensor(asset_key=AssetKey(["gold", "calibration_drift"]), job=retrain_job, minimum_interval_seconds=60,
+              description="Retrains (and recalibrates on the recent window) when the champions' served answers "
+                          "drift out of calibration on settled games.")
+def calibration_drift_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
+    metadata = _metadata(asset_event)
+    if not metadata.get("drift_detected"):
+        return SkipReason("the served answers are calibrated on the games settled so far")
+    return RunRequest(run_key=f"calibration-{asset_event.run_id}",
+                      tags={"outscaled/reason": f"calibration drift: {metadata.get('drifted')}"})

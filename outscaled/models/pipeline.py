@@ -80,7 +80,23 @@ def run_backtest(catalog: Catalog, first_month: datetime | None = None,
     write_iceberg(catalog, "gold.backtest_metrics", metrics_rows(result).to_arrow())
     if not result.ranges.is_empty():
         write_iceberg(catalog, "gold.backtest_range_metrics", range_metrics_rows(result).to_arrow())
+        scored = result.ranges.select(pl.exclude("^means_.*$")).with_columns(
+            pl.lit(result.calibration_window, dtype=pl.Int64).alias("calibration_window"))
+        write_iceberg(catalog, "gold.backtest_ranges", scored.to_arrow())
     return result
+
+
+def stored_backtest(catalog: Catalog) -> BacktestResult:
+    """The latest backtest as run_backtest stored it (what the training asset reads)."""
+    def table(name: str) -> pl.DataFrame:
+        return pl.from_arrow(catalog.load_table(name).scan().to_arrow()) if catalog.table_exists(name) else pl.DataFrame()
+
+    predictions, wins, ranges = table("gold.backtest_predictions"), table("gold.backtest_win_predictions"), \
+        table("gold.backtest_ranges")
+    months = predictions["month"].unique().sort().to_list() if not predictions.is_empty() else []
+    window = None if ranges.is_empty() else ranges["calibration_window"][0]
+    return BacktestResult(predictions, wins, months, ranges.drop("calibration_window") if not ranges.is_empty()
+                          else ranges, window)
 
 
 def range_metrics_rows(result: BacktestResult) -> pl.DataFrame:

@@ -10,7 +10,7 @@ EXPECTED_ASSETS = {
     "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files",
     "silver/series", "gold/player_features", "gold/team_features", "gold/player_state_history",
     "gold/team_state_history", "gold/feature_drift", "gold/team_conceded_state_history",
-    "gold/position_baseline_history", "gold/patches", "gold/team_roster_state", "models/backtest",
+    "gold/position_baseline_history", "gold/patches", "gold/team_roster_state", "gold/calibration_drift", "models/backtest",
     "models/stat_line_models", "online/feature_snapshot",
 }
 EXPECTED_GX_CHECKS = {"gx_bronze_player_games", "gx_bronze_team_games", "gx_silver_series",
@@ -33,7 +33,8 @@ def test_definitions_load_with_expected_graph(home):
     assert EXPECTED_GX_CHECKS <= checks
     assert any(name.startswith("unique_combination_of_columns_player_features") for name in checks)
     assert defs.resolve_job_def("ingest_bronze") is not None
-    for sensor in ("watched_folder_sensor", "new_bronze_data_sensor", "feature_drift_sensor"):
+    for sensor in ("watched_folder_sensor", "new_bronze_data_sensor", "feature_drift_sensor",
+                   "calibration_drift_sensor"):
         assert defs.resolve_sensor_def(sensor) is not None
     assert defs.resolve_schedule_def("weekly_retrain") is not None
     assert AssetKey(["models", "stat_line_models"]) in graph.get(AssetKey(["online", "feature_snapshot"])).parent_keys
