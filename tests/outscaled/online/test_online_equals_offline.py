@@ -52,7 +52,7 @@ def test_prediction_equals_the_model_called_directly(predictor):
     means = model.booster.predict(service.feature_rows(request)) * patch_factor  # before the draft: the meta layer
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 6.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
-    assert answer["p_over"] == pytest.approx(float(layers.calibrate("meta", "assists", np.array([direct.p_over]))[0]),
+    assert answer["p_over"] == pytest.approx(float(bundle.calibrate("assists", "meta", 3, np.array([direct.p_over]), "average")[0]),
                                              abs=1e-4)
     assert answer["interval"] == list(direct.interval_80)
     assert answer["p_over"] + answer["p_under"] == pytest.approx(1.0)
@@ -81,7 +81,7 @@ def test_the_champion_changes_the_answer_only_through_its_layer(predictor):
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 3.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
     assert answer["p_over"] == pytest.approx(
-        float(layers.calibrate("post_draft", "kills", np.array([direct.p_over]))[0]), abs=1e-4)
+        float(bundle.calibrate("kills", "post_draft", 2, np.array([direct.p_over]), "average")[0]), abs=1e-4)
     without = service.single(plain)
     assert answer["reasoning"][:3] == without["reasoning"][:3]  # the general model's own reasons are unchanged
     assert any(line.startswith(f"champion {name}:") for line in answer["reasoning"])
