@@ -107,7 +107,10 @@ def show_predictions() -> None:
             curve = _post(base_url, f"/predict/curve/{urllib.parse.quote(players[0]['name'])}?stat=assists&map_start=1&map_end=3")
             console.print(f"assists curve for {curve['player']} (maps 1-3): " + ", ".join(
                 f"{p['line']}: {p['p_over']:.2f}" for p in curve["curve"][4:24:4]))
-            if len(teams) == 2:
+            serving = _post(base_url, "/models/status")["serving"]
+            if "win" not in serving:  # the gate refuses a win model that is worse than Elo alone
+                console.print("no win model serves: the gate refused it (see `outscaled models list`)")
+            elif len(teams) == 2:
                 match = _post(base_url, "/predict/match", {"team_a": teams[0]["name"], "team_b": teams[1]["name"],
                                                            "best_of": 5})
                 console.print(f"{match['team_a']} vs {match['team_b']} (best of 5): map {match['p_team_a_map']:.3f}, "
