@@ -41,14 +41,12 @@ def build(home: Path, data: Path, dbt_vars: str | None) -> None:
 
 
 def win_matrix(games: pl.DataFrame) -> np.ndarray:
+    """The served win-model row (outscaled.features.rows) plus the experimental roster-Elo columns, which the
+    service does not serve (they need the series' starters)."""
     from outscaled.features.rows import team_matrix
-    from outscaled.features.schema import TEAM_FEATURES
 
-    matrix = team_matrix(games)
-    # The offline row is the gold columns; outscaled.features.rows does not fill the roster ones (yet).
-    for name in ROSTER:
-        matrix[:, TEAM_FEATURES.index(name)] = games[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    return matrix
+    roster = games.select([pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in ROSTER]).to_numpy()
+    return np.hstack([team_matrix(games), roster])
 
 
 def elo_p(diff: pl.Series) -> np.ndarray:
@@ -69,7 +67,7 @@ def walk_forward(teams: pl.DataFrame, first: datetime, last: datetime) -> pl.Dat
         test = games.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
         if not test.is_empty():
             model = train_win_model(win_matrix(train), train["target_result"].cast(pl.Float64).to_numpy(),
-                                    TEAM_FEATURES)
+                                    [*TEAM_FEATURES, *ROSTER])
             scored.append(pl.DataFrame({
                 "month": [f"{month:%Y-%m}"] * test.height, "outcome": test["target_result"].cast(pl.Float64),
                 "lightgbm": model.predict(win_matrix(test)), "team_elo": elo_p(test["elo_diff"]),

@@ -53,22 +53,24 @@ def new_bronze_data_sensor(context: SensorEvaluationContext, asset_event: EventL
                       tags={"outscaled/reason": f"{metadata['rows_written']} new player rows"})
 
 
+def _retrain_if_flagged(asset_event: EventLogEntry, prefix: str, describe, skip: str):
+    """A retraining run when the drift asset's materialization flagged drift, else the reason to skip."""
+    metadata = _metadata(asset_event)
+    if not metadata.get("drift_detected"):
+        return SkipReason(skip)
+    return RunRequest(run_key=f"{prefix}-{asset_event.run_id}", tags={"outscaled/reason": describe(metadata)})
+
+
 @asset_sensor(asset_key=AssetKey(["gold", "feature_drift"]), job=retrain_job, minimum_interval_seconds=60,
               description="Retrains when the drift asset flags a feature (PSI above the threshold).")
 def feature_drift_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
-    metadata = _metadata(asset_event)
-    if not metadata.get("drift_detected"):
-        return SkipReason("no feature drift flagged")
-    return RunRequest(run_key=f"drift-{asset_event.run_id}",
-                      tags={"outscaled/reason": f"drift in {metadata.get('drifted_features')}"})
+    return _retrain_if_flagged(asset_event, "drift", lambda m: f"drift in {m.get('drifted_features')}",
+                               "no feature drift flagged")
 
 
 @asset_sensor(asset_key=AssetKey(["gold", "calibration_drift"]), job=retrain_job, minimum_interval_seconds=60,
               description="Retrains (and recalibrates on the recent window) when the champions' served answers "
                           "drift out of calibration on settled games.")
 def calibration_drift_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
-    metadata = _metadata(asset_event)
-    if not metadata.get("drift_detected"):
-        return SkipReason("the served answers are calibrated on the games settled so far")
-    return RunRequest(run_key=f"calibration-{asset_event.run_id}",
-                      tags={"outscaled/reason": f"calibration drift: {metadata.get('drifted')}"})
+    return _retrain_if_flagged(asset_event, "calibration", lambda m: f"calibration drift: {m.get('drifted')}",
+                               "the served answers are calibrated on the games settled so far")

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ import yaml
 _PROJECT = Path(__file__).resolve().parents[2] / "transforms" / "dbt_project.yml"
 
 
+@functools.cache  # read once: new teams are rated on the request path
 def initial_rating() -> float:
     """The rating every new team starts at (the dbt project's `elo_initial_rating`, read from it)."""
     return float(yaml.safe_load(_PROJECT.read_text())["vars"]["elo_initial_rating"])

@@ -37,9 +37,10 @@ TEAM_NUMERIC = [
     *TEAM_STATE,
     *[f"opponent_{c}" for c in TEAM_STATE],
     "elo", "opponent_elo", "elo_diff",
-    # Roster Elo (player ratings, so they survive transfers and rebrands; int_player_elo.sql), before the series.
-    "roster_elo", "opponent_roster_elo", "roster_elo_diff",
 ]
+# gold.team_features also carries roster Elo (int_player_elo.sql: player ratings, which survive transfers and
+# rebrands). The served win model does not read it yet: it is the rating of the series' own starters, which
+# a request before the series does not know (benchmarks/win_model.py measures it as an experiment).
 TEAM_FEATURES = TEAM_NUMERIC + ["is_blue"]
 
 

@@ -12,7 +12,7 @@ import polars as pl
 
 from outscaled.models.backtest import Bundle
 from outscaled.models.ranges import range_metrics
-from outscaled.models.season_boundary import served_ranges
+from outscaled.models.served import served_ranges
 
 ECE_LIMIT = 0.03  # a served mode above this on enough settled ranges is drift
 MIN_RANGES = 300

@@ -11,7 +11,7 @@ is priced against the league's average one ("named" / "average"): both are score
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,6 +97,25 @@ class RangeCalibration:
         return cls({(s, int(m), mode, o): calibrator_from_json(c) for (s, m, mode, o), c in items})
 
 
+def calibrate_cells(rows: pl.DataFrame, raw: np.ndarray, calibrate: Callable[[str, int, np.ndarray], np.ndarray],
+                    within: np.ndarray | None = None) -> np.ndarray:
+    """`raw` calibrated per (stat, maps) cell by `calibrate(stat, maps, p)`, only the rows in `within` if given."""
+    out = raw.copy()
+    stat, maps = rows["stat"].to_numpy(), rows["maps"].to_numpy()
+    chosen = np.ones(len(raw), dtype=bool) if within is None else within
+    for s in np.unique(stat[chosen]):
+        for k in np.unique(maps[chosen]):
+            cell = chosen & (stat == s) & (maps == k)
+            out[cell] = calibrate(str(s), int(k), raw[cell])
+    return out
+
+
+def with_poisson_baseline(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rolling-Poisson baseline's P(over) at each range's line (Poisson of the summed rolling means)."""
+    poisson = 1 - st.poisson.cdf(np.floor(rows["line"].to_numpy()), np.clip(rows["poisson_mean"].to_numpy(), 1e-6, None))
+    return rows.with_columns(pl.Series("p_over_rolling_poisson", poisson))
+
+
 def fit_range_calibration(rows: pl.DataFrame, raw: dict[tuple[str, str], np.ndarray]) -> RangeCalibration:
     """Calibrators on every given range row (`raw[(mode, opponent)]`: their uncalibrated P(over))."""
     stat, maps, outcome = rows["stat"].to_numpy(), rows["maps"].to_numpy(), rows["outcome"].to_numpy()
@@ -127,7 +146,7 @@ def _months_before(month: str, window: int | None) -> str | None:
 
 def _walk_forward(rows: pl.DataFrame, raw: dict[str, np.ndarray], window: int | None) -> dict[str, np.ndarray]:
     """Per key (mode_opponent): each month's rows calibrated on the ranges of the `window` months before it."""
-    month, stat, maps = rows["month"].to_numpy(), rows["stat"].to_numpy(), rows["maps"].to_numpy()
+    month = rows["month"].to_numpy()
     out = {key: p.copy() for key, p in raw.items()}
     for m in np.unique(month):
         start = _months_before(m, window)
@@ -138,10 +157,9 @@ def _walk_forward(rows: pl.DataFrame, raw: dict[str, np.ndarray], window: int | 
                                        {tuple(key.rsplit("_", 1)): p[earlier] for key, p in raw.items()})
         for key, p in raw.items():
             mode, opponent = key.rsplit("_", 1)
-            for s in np.unique(stat):
-                for k in np.unique(maps):
-                    cell = (month == m) & (stat == s) & (maps == k)
-                    out[key][cell] = fitted.calibrate(s, int(k), mode, opponent, p[cell])
+            calibrated = calibrate_cells(rows, p, lambda s, k, q: fitted.calibrate(s, k, mode, opponent, q),
+                                         within=month == m)
+            out[key][month == m] = calibrated[month == m]
     return out
 
 
@@ -172,8 +190,7 @@ def scored_ranges(oof: pl.DataFrame, window: int | None | str = "choose") -> tup
     calibrated = _walk_forward(rows, raw, window)
     columns = [pl.Series(f"p_over_raw_{k}", p) for k, p in raw.items()]
     columns += [pl.Series(f"p_over_{k}", p) for k, p in calibrated.items()]
-    poisson = 1 - st.poisson.cdf(np.floor(rows["line"].to_numpy()), np.clip(rows["poisson_mean"].to_numpy(), 1e-6, None))
-    return rows.with_columns(*columns, pl.Series("p_over_rolling_poisson", poisson)), window
+    return with_poisson_baseline(rows.with_columns(*columns)), window
 
 
 def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.DataFrame:

@@ -156,7 +156,8 @@ class Predictor:
         """An unknown champion is a bad field (422) with the closest names, never a silent factor 1. A champion
         in the snapshot's games but without out-of-fold evidence in the model (e.g. new since training) is
         known: its layers keep factor 1 and the reasoning says there are too few games."""
-        snapshot_champions = {normalise_champion(c): c for c in self.store.meta().get("champions") or []}
+        self.store.snapshot_id()  # loads the snapshot's champions
+        snapshot_champions = self.store.champions
         for i, r in enumerate(requests):
             layers = self.models.bundles[self.models.serving[r.stat]].layers
             if not r.champion or layers is None:
@@ -254,7 +255,7 @@ class Predictor:
                     out[j].append("champion is not used: this model version has no champion layer")
             return factor, {j: "model" for j in mine}
         layers = bundle.layers
-        snapshot_champions = {normalise_champion(c): c for c in self.store.meta().get("champions") or []}
+        snapshot_champions = self.store.champions
         champions = [normalise_champion(resolved[j].request.champion) if resolved[j].request.champion else None
                      for j in mine]
         positions = [resolved[j].position for j in mine]

@@ -58,9 +58,9 @@ def build_payloads(catalog: Catalog, as_of: datetime | None = None) -> dict[str,
     def table(name: str) -> pl.DataFrame:
         return read_table(catalog.load_table(name))
 
-    teams = latest_rows(table("gold.team_state_history"), ["team_key"], as_of)
-    conceded_history = table("gold.team_conceded_state_history")
     team_history = table("gold.team_state_history")
+    teams = latest_rows(team_history, ["team_key"], as_of)
+    conceded_history = table("gold.team_conceded_state_history")
     players = latest_rows(table("gold.player_state_history"), ["player_key"], as_of)
     conceded = conceded_as_of(conceded_history, teams)
     baselines = baselines_as_of(table("gold.position_baseline_history"), as_of)

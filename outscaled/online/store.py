@@ -13,6 +13,7 @@ import orjson
 import redis
 
 from outscaled.features.schema import PLAYER_FEATURES, schema_hash
+from outscaled.models.layers import normalise_champion
 from outscaled.online.snapshot import POINTER, key
 
 POINTER_TTL_SECONDS = 1.0
@@ -34,6 +35,7 @@ class SnapshotStore:
         self._index: list[dict] = []
         self._lock = threading.Lock()
         self.generation = 0  # bumped when the snapshot changes (callers drop what they cached for the old one)
+        self.champions: dict[str, str] = {}  # normalised name -> name, every champion in the snapshot's games
 
     def snapshot_id(self) -> str:
         cached = self._pointer
@@ -53,6 +55,7 @@ class SnapshotStore:
                     raise Unavailable(f"snapshot {snapshot_id} was published for another feature schema; "
                                       "publish a new one (`outscaled materialize`) or roll back")
                 self._meta, self._index = meta or {}, index or []
+                self.champions = {normalise_champion(c): c for c in self._meta.get("champions") or []}
                 self.generation += 1
             self._pointer = (snapshot_id, time.monotonic())
         return snapshot_id
