@@ -15,7 +15,7 @@ import polars as pl
 from pyiceberg.expressions import In
 from pyiceberg.table import Table
 
-from outscaled.ingest.columns import CANONICAL_ORDER
+from outscaled.lakehouse.columns import CANONICAL_ORDER
 from outscaled.lakehouse.tables import TableDefinition, read_table, to_arrow
 
 KEY = "game_id"

@@ -22,9 +22,10 @@ from outscaled.ingest.columns import TEAM_POSITION
 from outscaled.ingest.dates import DateOrder
 from outscaled.ingest.landing import LandedFile, expand_inputs, land, landed_files
 from outscaled.ingest.merge import MergeResult, merge_games
-from outscaled.ingest.readers import DRAFT_COLUMNS, ParsedFile, UnreadableFileError, read_source_file
+from outscaled.ingest.readers import ParsedFile, UnreadableFileError, read_source_file
 from outscaled.ingest.reduced import attach_game_context
 from outscaled.ingest.validate import split_valid
+from outscaled.lakehouse.columns import DRAFT_COLUMNS
 from outscaled.lakehouse.tables import (
     DRAFTS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_table, to_arrow,
 )
@@ -126,11 +127,10 @@ def _parse_all(items: list[LandedFile], date_orders: dict[str, DateOrder], progr
         try:
             parsed.append((item, read_source_file(item.path, item.checksum, date_orders.get(item.name), item.name)))
         except UnreadableFileError as error:
-            problems.append(str(error))
+            problems.append(_what_to_do(error, item))
         progress(f"parsed {item.name}")
-    if problems:
-        raise IngestError("nothing was committed; fix or remove these files (the raw copies are kept in the "
-                          "landing area):\n  " + "\n  ".join(problems))
+    if problems:  # the problems come last, one a line: the line a person reads first at a terminal
+        raise IngestError("nothing was committed:\n" + "\n".join(problems))
     return parsed
 
 
@@ -149,11 +149,15 @@ def _attach_reduced_context(parsed: list[tuple[LandedFile, ParsedFile]], team_ga
             try:
                 file = ParsedFile(file.path, file.checksum, file.layout, attach_game_context(file.rows, context, item.name))
             except UnreadableFileError as error:
-                problems.append(str(error))
+                problems.append(_what_to_do(error, item))
         result.append((item, file))
     if problems:
-        raise IngestError("nothing was committed:\n  " + "\n  ".join(problems))
+        raise IngestError("nothing was committed:\n" + "\n".join(problems))
     return result
+
+
+def _what_to_do(error: UnreadableFileError, item: LandedFile) -> str:
+    return f"{error} — fix or remove the file; the raw copy is kept in {item.path}"
 
 
 def _record_files(table, ledger, load_id: str) -> None:

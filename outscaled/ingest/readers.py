@@ -18,9 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from outscaled.ingest.columns import (
-    CANONICAL_ORDER, CANONICAL_TYPES, FLOAT, INT, STRING, TEAM_POSITION, canonical_name, is_old_layout,
-)
+from outscaled.ingest.columns import TEAM_POSITION, canonical_name, is_old_layout
+from outscaled.lakehouse.columns import CANONICAL_ORDER, CANONICAL_TYPES, DRAFT_COLUMNS, FLOAT, INT, STRING
 from outscaled.ingest.dates import AmbiguousDateOrder, DateOrder, detect_date_order, parse_dates
 
 SOURCE_LINE = "source_line"
@@ -240,11 +239,6 @@ def _interval_seconds(values: pl.Series, name: str) -> pl.Series:
         return (months * 30 + days) * 86_400 + millis // 1000
 
     return pl.Series(values.name, [seconds(v) for v in values.to_list()], dtype=INT)
-
-
-DRAFT_COLUMNS = ["game_id", "league", "year", "date", "patch",
-                 *[f"{side}_pick_{role}" for side in ("blue", "red") for role in ("top", "jng", "mid", "bot", "sup")],
-                 *[f"{side}_ban_{i}" for side in ("blue", "red") for i in range(1, 6)]]
 
 
 def _read_drafts(frame: pl.DataFrame, path: Path, checksum: str, name: str) -> ParsedFile:

@@ -15,8 +15,7 @@ from pyiceberg.types import (
     DoubleType, IcebergType, LongType, NestedField, StringType, TimestampType,
 )
 
-from outscaled.ingest.columns import CANONICAL_TYPES
-from outscaled.ingest.readers import DRAFT_COLUMNS
+from outscaled.lakehouse.columns import CANONICAL_TYPES, DRAFT_COLUMNS
 
 AUDIT_TYPES: dict[str, pl.DataType] = {
     "source_file": pl.String, "source_checksum": pl.String, "source_line": pl.Int64,
