@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from outscaled.config import load_settings
 from outscaled.runtime import PROJECT_ROOT, SAMPLE_DATA, prepare_dagster_home
@@ -19,46 +22,62 @@ from outscaled.runtime import PROJECT_ROOT, SAMPLE_DATA, prepare_dagster_home
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
+class CommandFailed(RuntimeError):
+    """A Dagster run failed: the message is the platform's own error (unwrapped from Dagster's step
+    error), `trace` is Dagster's whole error chain with its stack traces, printed only under --debug."""
+
+    def __init__(self, message: str, trace: str = "") -> None:
+        super().__init__(message)
+        self.trace = trace
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="outscaled", description=__doc__)
+    # --debug is accepted before the command and after it (`outscaled --debug ingest x`, `outscaled ingest x --debug`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the stack trace of an error above its message")
+    parser = argparse.ArgumentParser(prog="outscaled", description=__doc__, parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="run the main job on the bundled real data and show the results")
+    def command(name: str, **options) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], **options)
+
+    demo = command("demo", help="run the main job on the bundled real data and show the results")
     demo.add_argument("--data", nargs="*", type=Path, default=[SAMPLE_DATA], help="files or folders to use")
 
-    ingest = commands.add_parser("ingest", help="land and ingest Oracle's Elixir files or folders into bronze")
+    ingest = command("ingest", help="land and ingest Oracle's Elixir files or folders into bronze")
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--date-order", action="append", default=[], metavar="FILE=dmy|mdy",
                         help="day/month order for a file whose slashed dates cannot be detected")
 
-    materialize = commands.add_parser("materialize", help="materialize the Dagster assets in-process")
+    materialize = command("materialize", help="materialize the Dagster assets in-process")
     materialize.add_argument("--select", default="*", help='asset selection, e.g. "group:bronze" (default: all)')
 
-    sql = commands.add_parser("sql", help="run read-only SQL (DuckDB) over the lakehouse tables")
+    sql = command("sql", help="run read-only SQL (DuckDB) over the lakehouse tables")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
-    models = commands.add_parser("models", help="list, promote or roll back model versions")
+    models = command("models", help="list, promote or roll back model versions")
     model_commands = models.add_subparsers(dest="models_command", required=True)
     model_commands.add_parser("list", help="every version per model with status, metrics and reason")
     promote = model_commands.add_parser("promote", help="make VERSION the champion of every model")
     promote.add_argument("version")
     model_commands.add_parser("rollback", help="switch each model back to its previously promoted version")
 
-    evaluate = commands.add_parser("evaluate", help="score the champion models on your own files (a scratch copy)")
+    evaluate = command("evaluate", help="score the champion models on your own files (a scratch copy)")
     evaluate.add_argument("--data", action="append", type=Path, required=True, help="file or folder (repeatable)")
     evaluate.add_argument("--since", required=True, help="score games dated on or after YYYY-MM-DD")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
-    serve = commands.add_parser("serve", help="start the BentoML prediction service on the local defaults")
+    serve = command("serve", help="start the BentoML prediction service on the local defaults")
     serve.add_argument("--port", type=int, default=3001)
 
-    snapshots = commands.add_parser("snapshots", help="list or roll back the Redis feature snapshots")
+    snapshots = command("snapshots", help="list or roll back the Redis feature snapshots")
     snapshot_commands = snapshots.add_subparsers(dest="snapshots_command", required=True)
     snapshot_commands.add_parser("list")
     snapshot_commands.add_parser("rollback", help="switch back to the previous complete snapshot")
 
-    ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this OUTSCALED_HOME")
+    ui = command("ui", help="open the Dagster UI (dagster dev) on this OUTSCALED_HOME")
     ui.add_argument("--port", type=int, default=3000)
 
     args = parser.parse_args(argv)
@@ -73,14 +92,25 @@ def main(argv: list[str] | None = None) -> int:
         handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
                     "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots}
         return handlers[args.command](args)
-    except Exception as error:  # every command ends with one clear message, not a traceback
-        console.print(f"[bold red]error:[/] {str(error).strip() or error.__class__.__name__}")
+    except Exception as error:  # every command ends with the platform's own message; the trace only if asked
+        _report(error, debug=getattr(args, "debug", False))
         return 1
     finally:
         # An embedded redis-server this command started is stopped with it (its data is kept on disk,
         # append-only file); one that was already running (e.g. for `outscaled serve`) is left alone.
         if settings and not redis_was_running and embedded_running(settings):
             stop_embedded(settings)
+
+
+def _report(error: Exception, debug: bool) -> None:
+    """The error as the last line(s) on stderr, so that a terminal shows it and a script's `tail` gets it;
+    printed as plain text (no markup, no wrapping) because messages hold file names and brackets."""
+    if debug:
+        sys.stderr.write(getattr(error, "trace", "") or "".join(traceback.format_exception(error)))
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+    message = str(error).strip() or error.__class__.__name__
+    console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
 
 
 def _date_orders(pairs: list[str]) -> dict[str, str]:
@@ -98,26 +128,48 @@ def _run_assets(selection: str, run_config: dict | None = None):
     prepare_dagster_home(settings)
     import warnings
 
-    from dagster import BetaWarning, DagsterInstance, materialize
+    from dagster import BetaWarning, DagsterInstance, Definitions, define_asset_job
 
     warnings.filterwarnings("ignore", category=BetaWarning)
 
+    from orchestration.console_log import concise_console_logger
     from orchestration.definitions import all_asset_checks, all_assets, build_resources
 
+    # dagster.materialize() as it is, plus a console log whose failures leave out the stack trace
+    # (this command prints the error itself, last, see _report)
+    job_name = "__ephemeral_asset_job__"
+    definitions = Definitions(jobs=[define_asset_job(job_name, selection=selection)],
+                              assets=[*all_assets, *all_asset_checks], resources=build_resources(settings),
+                              loggers={"console": concise_console_logger})
     config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
     with DagsterInstance.get() as instance:
-        result = materialize([*all_assets, *all_asset_checks], selection=selection, run_config=config, instance=instance,
-                             resources=build_resources(settings), raise_on_error=False)
+        result = definitions.resolve_job_def(job_name).execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False)
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_failure), None)
-        message = failure.event_specific_data.error.message if failure and failure.event_specific_data else "run failed"
-        raise RuntimeError(message.strip())
+        raise _run_failure(result)
     failed_checks = [e.event_specific_data.check_name for e in result.all_events
                      if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
     if failed_checks:
         raise RuntimeError(f"blocking data-quality checks failed: {', '.join(failed_checks)}; downstream assets "
                            "were not materialized (see the check metadata in the Dagster UI)")
     return result
+
+
+def _run_failure(result) -> CommandFailed:
+    """The platform's own error of a failed run: Dagster wraps what an op raised
+    (DagsterExecutionStepExecutionError, caused by e.g. IngestError); the event log keeps the chain."""
+    failure = next((e for e in result.all_events if e.is_step_failure), None) or next(
+        (e for e in result.all_events if e.is_run_failure), None)
+    error = getattr(getattr(failure, "event_specific_data", None), "error", None)
+    if error is None:
+        return CommandFailed(f"the run {result.run_id} failed (see it in the Dagster UI: outscaled ui)")
+    own = error
+    while own.cls_name.startswith("Dagster") and own.cause is not None:
+        own = own.cause
+    # the chain stores each error as traceback prints it, "package.module.Class: message"
+    head, colon, text = own.message.strip().partition(": ")
+    message = text if colon and head.rsplit(".", 1)[-1] == own.cls_name else own.message.strip()
+    return CommandFailed(message.strip() or own.cls_name, trace=error.to_string())
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -278,12 +330,29 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_forever(load_settings(), args.port)
 
 
+UI_STOP_GRACE_SECONDS = 5.0
+
+
 def _ui(args: argparse.Namespace) -> int:
     settings = load_settings()
     prepare_dagster_home(settings)
     command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
     console.print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home})")
-    return subprocess.call(command, cwd=PROJECT_ROOT, env=os.environ.copy())
+    # `dagster dev` and its webserver, daemon and code servers share one process group and ignore SIGTERM
+    # and SIGINT for ~15 s: the group is ended (SIGTERM, then SIGKILL after UI_STOP_GRACE_SECONDS) when this
+    # command is stopped, and by a guardian process if this one is killed outright.
+    from outscaled.online.lifecycle import GroupGuardian, dies_with_this_process, end_group, wait_or_stop
+
+    guardian = GroupGuardian(UI_STOP_GRACE_SECONDS)
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy(), start_new_session=True,
+                               preexec_fn=dies_with_this_process(signal.SIGKILL))
+    guardian.arm(process.pid)
+    try:
+        return wait_or_stop(process, lambda: end_group(process.pid, UI_STOP_GRACE_SECONDS))
+    finally:
+        end_group(process.pid, UI_STOP_GRACE_SECONDS)  # what is left of the group once dagster dev is gone
+        process.wait()
+        guardian.release()
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -1,6 +1,11 @@
 """The `outscaled` command line against a fresh home: ingest through Dagster, then SQL."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +66,46 @@ def test_demo_runs_on_bundled_data(home, capsys):
     assert main(["demo"]) == 0
     err = capsys.readouterr().err
     assert "games per league and year" in err and "Data from Oracle's Elixir" in err
+
+
+def _cut_short(line_number: int):
+    """An edit for slice_games: the body line `line_number` (1 = first row) loses its last three fields."""
+    seen = [0]
+
+    def edit(line: str) -> str:
+        seen[0] += 1
+        return line.rsplit(",", 3)[0] + "\n" if seen[0] == line_number else line
+    return edit
+
+
+def test_a_rejected_file_ends_the_command_with_its_line_and_what_to_do(home, tmp_path, capsys):
+    from tests.conftest import slice_games
+
+    bad = slice_games(SAMPLE_DATA / "worlds_2022.csv", tmp_path / "bad.csv", games=2, edit=_cut_short(5))
+    message = re.compile(r"^bad\.csv: line 6: expected \d+ fields as in the header, found \d+")
+    # the installed command in a process of its own: its exit status and its whole stderr
+    command = Path(sys.executable).with_name("outscaled")
+    run = subprocess.run([str(command), "ingest", str(bad)], capture_output=True, text=True, env=os.environ,
+                         timeout=600)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1].strip()
+    assert message.match(last), run.stderr[-2000:]
+    assert "fix or remove" in run.stderr and "error: " in run.stderr
+    for trace in ("Traceback", "Stack Trace", 'File "', "DagsterExecutionStepExecutionError"):
+        assert trace not in run.stderr, run.stderr[-3000:]
+
+    # --debug (before or after the command) adds the stack trace above the same last line
+    assert main(["ingest", str(bad), "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert message.match(err.strip().splitlines()[-1].strip())
+    assert "in _parse_all" in err and "Stack Trace" in err
+    assert err.index("in _parse_all") < err.rindex("error: ")
+
+
+def test_an_error_outside_dagster_has_its_traceback_only_under_debug(home, capsys):
+    assert main(["sql", "delete from bronze.player_games"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("error: ")
+    assert main(["--debug", "sql", "delete from bronze.player_games"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and err.strip().splitlines()[-1].startswith("error: ")
