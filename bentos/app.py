@@ -1,7 +1,9 @@
 """HTTP routes of the prediction service (Starlette, mounted on the BentoML service).
 
-Status codes: 422 for a bad field (the body names it), 404 for an unknown player or team (with the closest
-names), 503 while Redis is unreachable (recovers by itself), never 500 for bad input.
+Status codes: 422 for a bad field (the body names it), 413 for a body over MAX_BODY_BYTES (refused before
+it is parsed), 404 for an unknown player or team (with the closest names), 503 while Redis is unreachable
+(recovers by itself), never 500 for bad input. Every input is bounded in outscaled/online/requests.py, and
+no error answer repeats more than MAX_ECHO characters of what was sent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from outscaled.online.predictor import NotFound, Predictor, Unavailable
-from outscaled.online.requests import RequestError, parse_batch, parse_best_of, parse_single, parse_stat
+from outscaled.online.requests import (
+    MAX_BODY_BYTES, MAX_ECHO, BodyTooLarge, RequestError, echo, parse_batch, parse_curve, parse_match, parse_search,
+    parse_single,
+)
 
 PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 
@@ -29,7 +34,13 @@ class FastJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
+_MAX_MESSAGE = 4 * MAX_ECHO  # a message quotes at most MAX_ECHO characters of input (requests.echo); this
+# cap is the last guard, for a message that quoted more by mistake
+
+
 def _error(status: int, message: str, **extra) -> JSONResponse:
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 1] + "…"
     return FastJSONResponse({"error": message, **extra}, status_code=status)
 
 
@@ -44,8 +55,8 @@ def _handled(handler):
             if predictor is None:
                 raise Unavailable("the service is still loading its models")
             response = await handler(request, predictor)
-        except RequestError as error:
-            response = _error(422, error.message, field=error.field)
+        except RequestError as error:  # BodyTooLarge too: 413
+            response = _error(error.status, error.message, field=error.field)
         except NotFound as error:
             response = _error(404, str(error), suggestions=error.suggestions)
         except Unavailable as error:
@@ -55,11 +66,26 @@ def _handled(handler):
     return endpoint
 
 
+async def _body(request: Request) -> bytes:
+    """The body, refused (413) as soon as it is known to be over MAX_BODY_BYTES: from Content-Length before
+    reading, or while reading a body sent without one (chunked)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json(request: Request):
     try:
-        return orjson.loads(await request.body() or b"null")
-    except orjson.JSONDecodeError as error:
-        raise RequestError("body", f"is not valid JSON ({error})") from error
+        return orjson.loads(await _body(request) or b"null")
+    except orjson.JSONDecodeError as error:  # its message says where, never repeats the document
+        raise RequestError("body", f"is not valid JSON ({echo(error)})") from error
 
 
 async def single(request: Request, predictor: Predictor) -> Response:
@@ -72,46 +98,15 @@ async def batch(request: Request, predictor: Predictor) -> Response:
     return FastJSONResponse({"predictions": answers})
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 5:
-        raise RequestError(name, "must be a whole number from 1 to 5")
-    return int(raw)
-
-
 async def curve(request: Request, predictor: Predictor) -> Response:
-    stat = parse_stat(request.query_params.get("stat"))
-    start = _int_param(request, "map_start", 1)
-    end = _int_param(request, "map_end", start)
-    if end < start:
-        raise RequestError("map_end", f"must be at least map_start ({start})")
-    best_of = request.query_params.get("best_of")
-    best_of = parse_best_of(int(best_of) if best_of and best_of.isdigit() else best_of)
-    opponent = (request.query_params.get("opponent") or "").strip() or None
-    if opponent is not None and len(opponent) > 100:
-        raise RequestError("opponent", "must be a non-empty string of at most 100 characters")
-    return FastJSONResponse(predictor.curve(request.path_params["player_id"], stat, start, end, opponent, best_of))
+    asked = parse_curve(request.path_params["player_id"], request.query_params)
+    return FastJSONResponse(predictor.curve(asked.player, asked.stat, asked.map_start, asked.map_end, asked.opponent,
+                                            asked.best_of))
 
 
 async def match(request: Request, predictor: Predictor) -> Response:
-    body = await _json(request)
-    if not isinstance(body, dict):
-        raise RequestError("body", "must be a JSON object")
-    for field in ("team_a", "team_b"):
-        if not isinstance(body.get(field), str) or not body[field].strip():
-            raise RequestError(field, "is required (a team name)")
-    unknown = set(body) - {"team_a", "team_b", "best_of", "team_a_side"}
-    if unknown:
-        raise RequestError(sorted(unknown)[0], "is not a known field")
-    if body.get("best_of") is None:
-        raise RequestError("best_of", "is required (1, 3 or 5): the series format decides the series probability")
-    best_of = parse_best_of(body["best_of"])
-    side = body.get("team_a_side")
-    if side not in (None, "blue", "red"):
-        raise RequestError("team_a_side", "must be \"blue\" or \"red\" (team_a's side on map 1), or left out")
-    return FastJSONResponse(predictor.match(body["team_a"], body["team_b"], best_of, side))
+    asked = parse_match(await _json(request))
+    return FastJSONResponse(predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side))
 
 
 async def status(request: Request, predictor: Predictor) -> Response:
@@ -119,10 +114,8 @@ async def status(request: Request, predictor: Predictor) -> Response:
 
 
 async def players(request: Request, predictor: Predictor) -> Response:
-    limit = request.query_params.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise RequestError("limit", "must be a whole number from 1 to 1000")
-    return FastJSONResponse({"players": predictor.search_players(request.query_params.get("q", ""), int(limit))})
+    query, limit = parse_search(request.query_params)
+    return FastJSONResponse({"players": predictor.search_players(query, limit)})
 
 
 async def teams(request: Request, predictor: Predictor) -> Response:

@@ -18,7 +18,7 @@ from outscaled.features.rows import (
 )
 from outscaled.features.elo import initial_rating
 from outscaled.features.schema import PLAYER_STATE
-from outscaled.online.requests import SingleRequest
+from outscaled.online.requests import SingleRequest, echo
 
 _UNKNOWN_SIDE = [np.nan] * len(TEAM_SIDE)
 _UNKNOWN_CONCEDED = [np.nan] * len(CONCEDED)
@@ -75,7 +75,7 @@ def resolve(request: SingleRequest, player: dict[str, Any], team: dict[str, Any]
     for role, value in (("team", team), ("opponent", opponent)):
         if value and value.get("new"):
             close = f" (did you mean {', '.join(value['suggestions'])}?)" if value["suggestions"] else ""
-            assumptions[f"{role}_note"] = (f"{value['team_name']} has no games on record: rated as a new team "
+            assumptions[f"{role}_note"] = (f"{echo(value['team_name'])} has no games on record: rated as a new team "
                                            f"(initial rating, no form){close}")
     if patch is not None and patch not in (meta.get("patches") or {}):
         assumptions["patch_note"] = f"patch {patch} has no games yet: counted as new (0 days old)"

@@ -26,7 +26,7 @@ from outscaled.models.layers import LAYERS, normalise_champion
 from outscaled.online import inputs as request_inputs
 from outscaled.online.inputs import Resolved
 from outscaled.online.reasoning import adjustment_text, caveats, top_contributions, tournament_note
-from outscaled.online.requests import RequestError, SingleRequest
+from outscaled.online.requests import RequestError, SingleRequest, echo
 from outscaled.online.snapshot import key
 from outscaled.online.store import SnapshotStore, Unavailable, normalise
 
@@ -93,7 +93,7 @@ class Predictor:
         for r, player_key, team_key, opponent_key in zip(requests, player_keys, team_keys, opponent_keys):
             player, team, opponent = values[player_key], values.get(team_key), values.get(opponent_key)
             if player is None and r.position is None:
-                found.append(NotFound(f"unknown player '{r.player}' (for a debut, give the player's `position`)",
+                found.append(NotFound(f"unknown player '{echo(r.player)}' (for a debut, give the player's `position`)",
                                       self.store.closest_players(r.player)))
             else:
                 if team_key and team is None:  # a team's debut (or a typo: the answer names the close names)
@@ -168,7 +168,7 @@ class Predictor:
                 close = difflib.get_close_matches(name, list(known), n=5)
                 names = ", ".join(known[c] for c in close) or "none"
                 raise RequestError(f"requests[{i}].champion",
-                                   f"unknown champion '{r.champion}' (closest: {names})")
+                                   f"unknown champion '{echo(r.champion)}' (closest: {names})")
 
     def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
         """Answers in order (a NotFound in place of an unknown player or team). One MGET for all players and
@@ -372,7 +372,7 @@ class Predictor:
         a, b = self.store.read([key(snapshot, "t", normalise(team_a)), key(snapshot, "t", normalise(team_b))])
         for given, payload in ((team_a, a), (team_b, b)):
             if payload is None:
-                raise NotFound(f"unknown team '{given}'", self.store.closest_teams(given))
+                raise NotFound(f"unknown team '{echo(given)}'", self.store.closest_teams(given))
         side = {"blue": 1.0, "red": 0.0, None: np.nan}[team_a_side]
         p_map = float(self._map_win_probabilities([a], [b], [best_of], [a.get("league")], self.clock(), [side])[0])
         return {"team_a": a.get("team_name"), "team_b": b.get("team_name"), "best_of": best_of,
