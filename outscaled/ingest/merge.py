@@ -72,3 +72,15 @@ def merge_games(table: Table, definition: TableDefinition, rows: pl.DataFrame,
     partitions = (written.select(pl.format("{}/{}", pl.col("date").dt.year(), pl.col("league")))
                   .unique().to_series().sort().to_list())
     return MergeResult(written.height, winners.height - len(replaced), len(replaced), partitions)
+
+
+def append_missing(table: Table, definition: TableDefinition, rows: pl.DataFrame, key: list[str]) -> int:
+    """Append the rows whose `key` the table does not hold yet (one commit, or none): re-running an
+    interrupted load adds nothing twice. Returns the number of rows appended."""
+    if rows.is_empty():
+        return 0
+    existing = read_table(table, tuple(key)).unique()
+    fresh = rows.join(existing, on=key, how="anti") if not existing.is_empty() else rows
+    if not fresh.is_empty():
+        table.append(to_arrow(fresh, definition, table))
+    return fresh.height

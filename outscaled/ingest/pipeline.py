@@ -1,9 +1,11 @@
 """Ingest files into bronze: land → parse every file → validate → merge → record, all or nothing.
 
 Every file of a run is parsed before anything is committed, so a file that cannot be parsed fails the
-run and commits nothing. Tables are committed one by one (Iceberg commits are per table) with the
-ledger `bronze.source_files` last: a run interrupted half-way leaves its files unrecorded, and
-re-running it converges to the same tables because the merge rule is order-independent.
+run and commits nothing. Tables are committed one by one (Iceberg commits are per table), between a
+`started` and a `complete` row of the load log (`outscaled.lakehouse.loads`): readers read the tables as
+the newest complete load left them, so a run killed at any commit boundary is invisible to them, and the
+next run resumes its files first. Every write is idempotent (games merged by the order-independent rule,
+quarantine rows by (file checksum, line), the ledger by checksum), so the tables converge.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from pyiceberg.catalog import Catalog
 from outscaled.ingest.columns import TEAM_POSITION
 from outscaled.ingest.dates import DateOrder
 from outscaled.ingest.landing import LandedFile, expand_inputs, land, landed_files
-from outscaled.ingest.merge import MergeResult, merge_games
-from outscaled.ingest.readers import ParsedFile, UnreadableFileError, read_source_file
+from outscaled.ingest.merge import MergeResult, append_missing, merge_games
+from outscaled.ingest.readers import EmptyFileError, ParsedFile, UnreadableFileError, empty_rows, read_source_file
 from outscaled.ingest.reduced import attach_game_context
 from outscaled.ingest.validate import split_valid
 from outscaled.lakehouse.columns import DRAFT_COLUMNS
-from outscaled.lakehouse.tables import (
-    DRAFTS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_table, to_arrow,
+from outscaled.lakehouse.faults import commit_boundary
+from outscaled.lakehouse.loads import (
+    LOADED_TABLES, PendingFile, newest_cut, read_as_of_cut, record_complete, record_started, unfinished_files,
 )
+from outscaled.lakehouse.tables import DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_table
 
 Progress = Callable[[str], None]
 
@@ -42,6 +46,8 @@ class IngestReport:
     load_id: str
     files_ingested: list[str] = field(default_factory=list)
     files_skipped: list[str] = field(default_factory=list)  # already ingested (same checksum)
+    files_resumed: list[str] = field(default_factory=list)  # of an earlier load that never completed
+    warnings: list[str] = field(default_factory=list)
     rows_read: int = 0
     quarantined_rows: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
@@ -69,12 +75,22 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
                   date_orders: dict[str, DateOrder] | None = None, progress: Progress = lambda _: None
                   ) -> IngestReport:
     started = time.perf_counter()
-    tables = {d.identifier: ensure_table(catalog, d) for d in (PLAYER_GAMES, TEAM_GAMES, DRAFTS, QUARANTINE, SOURCE_FILES)}
+    tables = {d.identifier: ensure_table(catalog, d) for d in (*LOADED_TABLES, LOADS)}
+    _adopt_tables_written_before_the_load_log(catalog)
     report = IngestReport(load_id=load_id)
-    known = set(read_table(tables[SOURCE_FILES.identifier], ("source_checksum",))["source_checksum"].to_list())
+    date_orders = dict(date_orders or {})
+    ingested = set(read_as_of_cut(catalog, SOURCE_FILES.identifier, ("source_checksum",))["source_checksum"].to_list())
     todo: dict[str, LandedFile] = {}
+    for pending in unfinished_files(catalog, ingested):
+        todo[pending.checksum] = LandedFile(pending.name, pending.checksum, Path(pending.path))
+        if pending.date_order:
+            date_orders.setdefault(pending.name, pending.date_order)
+        report.files_resumed.append(pending.name)
+        progress(f"{pending.name}: resuming a load that was interrupted before it completed")
     for item in landed:
-        if item.checksum in known or item.checksum in todo:
+        if item.checksum in todo:
+            continue
+        if item.checksum in ingested:
             report.files_skipped.append(item.name)
         else:
             todo[item.checksum] = item
@@ -82,8 +98,14 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
         report.seconds = time.perf_counter() - started
         return report
 
-    parsed = _parse_all(list(todo.values()), date_orders or {}, progress)
+    parsed = _parse_all(list(todo.values()), date_orders, progress)
     parsed = _attach_reduced_context(parsed, tables[TEAM_GAMES.identifier])
+    parsed = _without_empty_files(parsed, report, progress)
+    if not parsed:
+        report.seconds = time.perf_counter() - started
+        return report
+    record_started(catalog, load_id, [PendingFile(item.checksum, item.name, str(item.path), date_orders.get(item.name))
+                                      for item, _ in parsed])
 
     valid_parts, quarantine_parts, ledger = [], [], []
     for item, result in parsed:
@@ -97,27 +119,56 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
         progress(f"{item.name}: {result.layout}, {result.rows.height} rows, {quarantined.height} quarantined")
         ledger.append((item, result, valid, quarantined))
 
+    # One commit per table, in LOADED_TABLES order; readers keep seeing the previous cut until the last.
     valid_rows = pl.concat(valid_parts, how="vertical_relaxed")
     is_team = pl.col("position") == TEAM_POSITION
     report.merges["player_games"] = merge_games(tables[PLAYER_GAMES.identifier], PLAYER_GAMES, valid_rows.filter(~is_team))
+    commit_boundary(PLAYER_GAMES.identifier)
     report.merges["team_games"] = merge_games(tables[TEAM_GAMES.identifier], TEAM_GAMES, valid_rows.filter(is_team))
+    commit_boundary(TEAM_GAMES.identifier)
     drafts = [r.drafts.with_columns(pl.lit(i.name).alias("source_file"), pl.lit(i.checksum).alias("source_checksum"),
                                     pl.lit(load_id).alias("load_id"))
               for i, r in parsed if r.drafts is not None]
     if drafts:
         report.merges["drafts"] = merge_games(tables[DRAFTS.identifier], DRAFTS, pl.concat(drafts),
                                               value_columns=DRAFT_COLUMNS)
+    commit_boundary(DRAFTS.identifier)
     quarantine = pl.concat(quarantine_parts, how="vertical_relaxed")
-    if not quarantine.is_empty():
-        tables[QUARANTINE.identifier].append(to_arrow(quarantine, QUARANTINE, tables[QUARANTINE.identifier]))
-        for reason in quarantine["reason"].to_list():
-            for part in reason.split("; "):
-                key = re.sub(r"'[^']*'|-?\d+", "N", part)
-                report.quarantine_reasons[key] = report.quarantine_reasons.get(key, 0) + 1
-    _record_files(tables[SOURCE_FILES.identifier], ledger, load_id)
+    append_missing(tables[QUARANTINE.identifier], QUARANTINE, quarantine, ["source_checksum", "source_line"])
+    for reason in quarantine["reason"].to_list():
+        for part in reason.split("; "):
+            key = re.sub(r"'[^']*'|-?\d+", "N", part)
+            report.quarantine_reasons[key] = report.quarantine_reasons.get(key, 0) + 1
+    commit_boundary(QUARANTINE.identifier)
+    append_missing(tables[SOURCE_FILES.identifier], SOURCE_FILES, _ledger_rows(ledger, load_id), ["source_checksum"])
+    commit_boundary(SOURCE_FILES.identifier)
+    record_complete(catalog, load_id)
     report.files_ingested = [item.name for item, _ in parsed]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _adopt_tables_written_before_the_load_log(catalog: Catalog) -> None:
+    """A home written before the load log existed has bronze tables and no cut: make what is there the
+    first cut, so readers keep seeing it."""
+    if newest_cut(catalog) is None and unfinished_files(catalog, set()) == [] \
+            and catalog.load_table(SOURCE_FILES.identifier).current_snapshot() is not None:
+        record_complete(catalog, "adopted-before-the-load-log")
+
+
+def _without_empty_files(parsed: list[tuple[LandedFile, ParsedFile]], report: IngestReport, progress: Progress
+                         ) -> list[tuple[LandedFile, ParsedFile]]:
+    """Files with no rows (a header only) are reported and not recorded as ingested: a later, complete copy
+    of the same export must not be mistaken for one already loaded."""
+    kept = []
+    for item, result in parsed:
+        if result.rows.is_empty() and (result.drafts is None or result.drafts.is_empty()):
+            warning = f"{item.name}: no rows (empty, or a header only); not recorded as ingested"
+            report.warnings.append(warning)
+            progress(f"warning: {warning}")
+        else:
+            kept.append((item, result))
+    return kept
 
 
 def _parse_all(items: list[LandedFile], date_orders: dict[str, DateOrder], progress: Progress
@@ -126,10 +177,12 @@ def _parse_all(items: list[LandedFile], date_orders: dict[str, DateOrder], progr
     for item in items:
         try:
             parsed.append((item, read_source_file(item.path, item.checksum, date_orders.get(item.name), item.name)))
+        except EmptyFileError:
+            parsed.append((item, ParsedFile(item.path, item.checksum, "empty", empty_rows())))
         except UnreadableFileError as error:
             problems.append(_what_to_do(error, item))
         progress(f"parsed {item.name}")
-    if problems:  # the problems come last, one a line: the line a person reads first at a terminal
+    if problems:  # one problem a line, last: the line a terminal (or a script's `tail`) shows
         raise IngestError("nothing was committed:\n" + "\n".join(problems))
     return parsed
 
@@ -160,7 +213,7 @@ def _what_to_do(error: UnreadableFileError, item: LandedFile) -> str:
     return f"{error} — fix or remove the file; the raw copy is kept in {item.path}"
 
 
-def _record_files(table, ledger, load_id: str) -> None:
+def _ledger_rows(ledger, load_id: str) -> pl.DataFrame:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
     for item, result, valid, quarantined in ledger:
@@ -173,4 +226,4 @@ def _record_files(table, ledger, load_id: str) -> None:
             "draft_rows_written": 0 if result.drafts is None else result.drafts.height,
             "quarantined_rows": quarantined.height,
         })
-    table.append(to_arrow(pl.DataFrame(rows), SOURCE_FILES, table))
+    return pl.DataFrame(rows)

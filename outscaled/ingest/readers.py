@@ -33,6 +33,15 @@ class UnreadableFileError(ValueError):
     """The file cannot be parsed at all; nothing from it may be committed."""
 
 
+class EmptyFileError(UnreadableFileError):
+    """The file holds nothing at all (zero bytes or only blank space): a warning, not a failed run."""
+
+
+def empty_rows() -> pl.DataFrame:
+    """The parsed-rows frame of a file without rows."""
+    return pl.DataFrame(schema={**CANONICAL_TYPES, SOURCE_LINE: pl.Int64, ROW_ERRORS: pl.String})
+
+
 @dataclass(frozen=True)
 class ParsedFile:
     path: Path
@@ -83,6 +92,8 @@ def _csv_problem(path: Path, name: str) -> str | None:
     """The first thing that makes the file unreadable, with its line: bad UTF-8, or a line whose field
     count differs from the header's."""
     raw = path.read_bytes()
+    if not raw.strip():
+        raise EmptyFileError(f"{name}: the file is empty")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -116,10 +127,12 @@ def _from_string_frame(raw: pl.DataFrame, path: Path, checksum: str, name: str,
     if missing:
         raise UnreadableFileError(
             f"{name}: line 1: not an Oracle's Elixir layout, missing column(s) {', '.join(missing)}")
+    layout = layout or ("oracles_elixir_old_layout" if old_layout else "oracles_elixir")
+    if raw.is_empty():  # a header only: nothing to type (and no dates to read the order from)
+        return ParsedFile(path=path, checksum=checksum, layout=layout, rows=empty_rows())
     frame = raw.select(pl.col(SOURCE_LINE), *[pl.col(s).alias(t) for s, t in renames.items()])
     typed, errors = _type_columns(frame, name, date_order)
     rows = _finish(typed, errors)
-    layout = layout or ("oracles_elixir_old_layout" if old_layout else "oracles_elixir")
     return ParsedFile(path=path, checksum=checksum, layout=layout, rows=rows)
 
 
@@ -251,5 +264,4 @@ def _read_drafts(frame: pl.DataFrame, path: Path, checksum: str, name: str) -> P
         pl.when(pl.col("patch").is_not_null()).then(pl.col("patch").round(2).map_elements(
             lambda v: f"{v:.2f}", return_dtype=pl.String)).alias("patch"),
     ).select(*DRAFT_COLUMNS, SOURCE_LINE)
-    empty = pl.DataFrame(schema={**CANONICAL_TYPES, SOURCE_LINE: pl.Int64, ROW_ERRORS: pl.String})
-    return ParsedFile(path=path, checksum=checksum, layout="drafts", rows=empty, drafts=drafts)
+    return ParsedFile(path=path, checksum=checksum, layout="drafts", rows=empty_rows(), drafts=drafts)

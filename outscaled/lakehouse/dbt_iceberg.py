@@ -1,6 +1,7 @@
 """dbt-duckdb plugin: read sources from, and write marts back to, the project's Iceberg catalog.
 
-Sources declare `meta: {plugin: outscaled_iceberg, iceberg_table: bronze.player_games}`. Marts use
+Sources declare `meta: {plugin: outscaled_iceberg, iceberg_table: bronze.player_games}` and are read as
+the newest complete load left them (`outscaled.lakehouse.loads`), never half a load. Marts use
 `materialized='external'` with `plugin: outscaled_iceberg`: dbt-duckdb writes the model to Parquet, then
 `store()` commits that file's rows to the Iceberg table `<schema>.<model>` as one overwrite snapshot
 (creating the table, or evolving its schema by name, first). Catalog settings come from the one
@@ -20,6 +21,7 @@ from pyiceberg.catalog import Catalog
 
 from outscaled.config import load_settings
 from outscaled.lakehouse.catalog import open_catalog
+from outscaled.lakehouse.loads import scan_as_of_cut
 
 
 def write_iceberg(catalog: Catalog, identifier: str, data: pa.Table) -> None:
@@ -64,7 +66,7 @@ class Plugin(BasePlugin):
 
     def load(self, source_config: SourceConfig) -> pa.Table:
         identifier = source_config.get("iceberg_table") or f"{source_config.schema}.{source_config.identifier}"
-        return self.catalog.load_table(identifier).scan().to_arrow()
+        return scan_as_of_cut(self.catalog, identifier)  # bronze as the newest complete load left it
 
     def store(self, target_config: TargetConfig) -> None:
         relation = target_config.relation

@@ -1,7 +1,8 @@
 """Read-only SQL over the lakehouse: DuckDB with every Iceberg table as a `namespace.table` view.
 
-Each view is `iceberg_scan('<current metadata file>')`, so queries read exactly the table's current
-snapshot through DuckDB's own Iceberg reader. Only read statements are accepted.
+Each view is `iceberg_scan('<current metadata file>')` through DuckDB's own Iceberg reader: at the current
+snapshot, or for bronze at the snapshot of the newest complete load (`outscaled.lakehouse.loads`), so a load
+still running or killed half-way is never seen. Only read statements are accepted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 from pyiceberg.catalog import Catalog
+
+from outscaled.lakehouse.loads import PINNED, Cut, newest_cut
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
 
@@ -41,15 +44,26 @@ def lakehouse_connection(catalog: Catalog) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with a view per Iceberg table, named `namespace.table`."""
     connection = duckdb.connect(":memory:")
     load_iceberg_extension(connection)
+    cut = newest_cut(catalog)
     for namespace in catalog.list_namespaces():
         schema = ".".join(namespace)
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for identifier in catalog.list_tables(namespace):
-            table = catalog.load_table(identifier)
-            location = _local_path(table.metadata_location)
-            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS '
-                               f"SELECT * FROM iceberg_scan('{location}')")
+            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {_scan_sql(catalog, identifier, cut)}')
     return connection
+
+
+def _scan_sql(catalog: Catalog, identifier: tuple[str, ...], cut: Cut | None) -> str:
+    """The table as readers must see it: a bronze table at the newest complete load's snapshot (no rows
+    before the first), any other table at its current snapshot."""
+    name = ".".join(identifier)
+    scan = f"iceberg_scan('{_local_path(catalog.load_table(name).metadata_location)}'"
+    if name not in PINNED:
+        return f"SELECT * FROM {scan})"
+    snapshot_id = None if cut is None else cut.snapshot_ids.get(name)
+    if snapshot_id is None:
+        return f"SELECT * FROM {scan}) LIMIT 0"
+    return f"SELECT * FROM {scan}, snapshot_from_id={snapshot_id})"
 
 
 def check_read_only(connection: duckdb.DuckDBPyConnection, sql: str) -> None:

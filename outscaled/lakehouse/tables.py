@@ -38,6 +38,13 @@ SOURCE_FILE_TYPES: dict[str, pl.DataType] = {
     "player_rows_written": pl.Int64, "team_rows_written": pl.Int64, "draft_rows_written": pl.Int64,
     "quarantined_rows": pl.Int64,
 }
+# The load log (`outscaled.lakehouse.loads`): a `started` row per load, then a `complete` row holding the
+# snapshot id of every table the load wrote; the newest complete row is the cut every reader reads.
+LOAD_TYPES: dict[str, pl.DataType] = {
+    "sequence": pl.Int64, "load_id": pl.String, "status": pl.String, "recorded_at": pl.Datetime("us"),
+    "files": pl.String, **{f"{name}_snapshot_id": pl.Int64
+                           for name in ("player_games", "team_games", "drafts", "quarantine", "source_files")},
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,8 @@ TEAM_GAMES = TableDefinition("bronze.team_games", GAME_TABLE_TYPES, True)
 DRAFTS = TableDefinition("bronze.drafts", DRAFT_TYPES, True)
 QUARANTINE = TableDefinition("bronze.quarantine", QUARANTINE_TYPES, False)
 SOURCE_FILES = TableDefinition("bronze.source_files", SOURCE_FILE_TYPES, False)
-BRONZE_TABLES = (PLAYER_GAMES, TEAM_GAMES, DRAFTS, QUARANTINE, SOURCE_FILES)
+LOADS = TableDefinition("bronze.loads", LOAD_TYPES, False)
+BRONZE_TABLES = (PLAYER_GAMES, TEAM_GAMES, DRAFTS, QUARANTINE, SOURCE_FILES, LOADS)
 
 
 def _iceberg_type(dtype: pl.DataType) -> IcebergType:

@@ -23,7 +23,7 @@ import polars as pl
 from outscaled.config import PROJECT_ROOT, Environment, Settings
 from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
-from outscaled.lakehouse.tables import read_table
+from outscaled.lakehouse.loads import read_as_of_cut
 from outscaled.features.schema import STATS
 from outscaled.models.layers import with_served_layers
 from outscaled.models.pipeline import load_frames
@@ -56,7 +56,7 @@ def evaluate(settings: Settings, data: list[Path], since: datetime, progress=lam
         progress(f"no champion model for {', '.join(missing)}: not scored")
     known_files = []
     if catalog.table_exists("bronze.source_files"):
-        known_files = [Path(p) for p in read_table(catalog.load_table("bronze.source_files"), ("landed_path",))
+        known_files = [Path(p) for p in read_as_of_cut(catalog, "bronze.source_files", ("landed_path",))
                        ["landed_path"].to_list() if Path(p).exists()]
     with tempfile.TemporaryDirectory(prefix="outscaled-evaluate-") as scratch:
         scratch_settings = _scratch_settings(settings, Path(scratch))

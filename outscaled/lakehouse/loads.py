@@ -1,0 +1,132 @@
+"""Loads that readers see whole or not at all: the bronze load log and the consistent cut it defines.
+
+A load commits the bronze tables one by one (Iceberg commits are per table). Around those commits it writes
+two rows to `bronze.loads`: `started` before the first (the files it is about to ingest, so a later run can
+finish them) and `complete` after the last (the snapshot id of every bronze table at that moment). That
+complete row is a *cut*: every reader (dbt sources, `outscaled sql`, the data-quality checks, `evaluate`) reads
+each bronze table at the snapshot ids of the newest complete row, with Iceberg time travel. A load killed at
+any commit boundary therefore stays invisible, and the next load first resumes the files of any load that
+started and never completed; the merges are idempotent, so the tables converge to what one clean run gives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
+
+from outscaled.lakehouse.faults import commit_boundary
+from outscaled.lakehouse.tables import (
+    DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, to_arrow,
+)
+
+# The tables a load writes, in commit order; the ledger (source_files) is the last of them.
+LOADED_TABLES = (PLAYER_GAMES, TEAM_GAMES, DRAFTS, QUARANTINE, SOURCE_FILES)
+PINNED = frozenset(d.identifier for d in LOADED_TABLES)
+STARTED, COMPLETE = "started", "complete"
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A file a started load was ingesting: enough to ingest it again."""
+    checksum: str
+    name: str
+    path: str
+    date_order: str | None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The snapshot of each bronze table as the newest complete load left it (None: empty then)."""
+    load_id: str
+    snapshot_ids: dict[str, int | None]
+
+
+def snapshot_column(identifier: str) -> str:
+    return identifier.split(".")[-1] + "_snapshot_id"
+
+
+def _loads_table(catalog: Catalog) -> Table | None:
+    return catalog.load_table(LOADS.identifier) if catalog.table_exists(LOADS.identifier) else None
+
+
+def _log(catalog: Catalog) -> pl.DataFrame:
+    table = _loads_table(catalog)
+    if table is None or table.current_snapshot() is None:
+        return pl.DataFrame(schema=LOADS.columns)
+    return pl.from_arrow(table.scan().to_arrow())
+
+
+def newest_cut(catalog: Catalog) -> Cut | None:
+    """The cut readers see, or None before the first complete load."""
+    complete = _log(catalog).filter(pl.col("status") == COMPLETE)
+    if complete.is_empty():
+        return None
+    row = complete.sort("sequence").row(-1, named=True)
+    return Cut(row["load_id"], {i: row[snapshot_column(i)] for i in PINNED})
+
+
+def record_started(catalog: Catalog, load_id: str, files: list[PendingFile]) -> None:
+    _append(catalog, {"load_id": load_id, "status": STARTED, "files": json.dumps([f.__dict__ for f in files])})
+    commit_boundary("bronze.loads:started")
+
+
+def record_complete(catalog: Catalog, load_id: str) -> Cut:
+    """Record the current snapshot of every loaded table as the newest cut (one commit)."""
+    snapshots = {}
+    for definition in LOADED_TABLES:
+        current = catalog.load_table(definition.identifier).current_snapshot()
+        snapshots[definition.identifier] = current.snapshot_id if current else None
+    _append(catalog, {"load_id": load_id, "status": COMPLETE,
+                      **{snapshot_column(i): s for i, s in snapshots.items()}})
+    commit_boundary("bronze.loads:complete")
+    return Cut(load_id, snapshots)
+
+
+def _append(catalog: Catalog, row: dict) -> None:
+    table = ensure_table(catalog, LOADS)
+    log = _log(catalog)
+    sequence = 1 if log.is_empty() else int(log["sequence"].max()) + 1
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    table.append(to_arrow(pl.DataFrame([{"sequence": sequence, "recorded_at": now, **row}]), LOADS, table))
+
+
+def unfinished_files(catalog: Catalog, ingested_checksums: set[str]) -> list[PendingFile]:
+    """Files of loads that started and never completed, and are not in the ledger as of the cut."""
+    log = _log(catalog)
+    seen: dict[str, PendingFile] = {}
+    for files in log.filter(pl.col("status") == STARTED)["files"].to_list():
+        for item in json.loads(files or "[]"):
+            if item["checksum"] not in ingested_checksums and Path(item["path"]).is_file():
+                seen.setdefault(item["checksum"], PendingFile(**item))
+    return list(seen.values())
+
+
+def scan_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] = ("*",)) -> pa.Table:
+    """A table's rows as readers must see them: bronze tables at the newest cut, others as they are now."""
+    table = catalog.load_table(identifier)
+    if identifier not in PINNED:
+        return table.scan(selected_fields=columns).to_arrow()
+    snapshot_id = pinned_snapshot_id(catalog, identifier)
+    if snapshot_id is None:
+        schema = table.schema()
+        if columns != ("*",):
+            schema = schema.select(*columns)
+        return schema.as_arrow().empty_table()
+    return table.scan(selected_fields=columns, snapshot_id=snapshot_id).to_arrow()
+
+
+def pinned_snapshot_id(catalog: Catalog, identifier: str) -> int | None:
+    """The snapshot of a bronze table that readers see (None: nothing complete yet)."""
+    cut = newest_cut(catalog)
+    return None if cut is None else cut.snapshot_ids.get(identifier)
+
+
+def read_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] = ("*",)) -> pl.DataFrame:
+    return pl.from_arrow(scan_as_of_cut(catalog, identifier, columns))
