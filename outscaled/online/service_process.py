@@ -1,4 +1,9 @@
-"""Start and stop the BentoML service as a process (for `outscaled serve`, the demo and the tests)."""
+"""Start and stop the BentoML service as a process (for `outscaled serve`, the demo and the tests).
+
+The service cannot outlive the process that started it: `bentoml serve` gets a parent-death signal, and
+its workers (which circus starts in sessions of their own) set one for themselves when they import
+bentos.service (OUTSCALED_STOP_WITH_PARENT). While it runs, the embedded redis-server is supervised
+(restarted when it dies; outscaled.online.redis_server.Supervisor)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from outscaled.config import PROJECT_ROOT, Settings
-from outscaled.online.redis_server import redis_url, start_embedded
+from outscaled.online.lifecycle import dies_with_this_process, wait_or_stop
+from outscaled.online.redis_server import Supervisor, redis_url
+
+NOTHING_TO_SERVE = "no champion models in gold.model_registry; train first (outscaled materialize)"
+STOP_GRACE_SECONDS = 5.0  # SIGTERM to `bentoml serve`, then SIGKILL (its workers then get their own signal)
 
 BENTOML = str(Path(sys.executable).parent / "bentoml")
 
@@ -30,10 +39,34 @@ def _command(port: int) -> list[str]:
 
 
 def _environment(settings: Settings) -> dict[str, str]:
-    if not settings.redis_url:
-        start_embedded(settings)
     return {**os.environ, "OUTSCALED_HOME": str(settings.home), "REDIS_URL": redis_url(settings),
-            "BENTOML_HOME": str(settings.home / "bentoml"), "BENTOML_DO_NOT_TRACK": "True"}
+            "BENTOML_HOME": str(settings.home / "bentoml"), "BENTOML_DO_NOT_TRACK": "True",
+            "OUTSCALED_STOP_WITH_PARENT": "1"}
+
+
+def require_champions(settings: Settings) -> None:
+    """Refuse to start a service that has nothing to serve: its workers would fail to load and be
+    restarted over and over while the port accepts connections and answers none."""
+    from outscaled.lakehouse.catalog import open_catalog
+    from outscaled.models.registry import champions, read_registry
+
+    if not champions(read_registry(open_catalog(settings))):
+        raise RuntimeError(NOTHING_TO_SERVE)
+
+
+def _start(settings: Settings, port: int, **options) -> subprocess.Popen:
+    return subprocess.Popen(_command(port), cwd=PROJECT_ROOT, env=_environment(settings),
+                            preexec_fn=dies_with_this_process(signal.SIGTERM), **options)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM (circus stops the workers), SIGKILL after STOP_GRACE_SECONDS."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -53,23 +86,24 @@ def wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 120.0)
 
 @contextmanager
 def running_service(settings: Settings, port: int, log_path: Path | None = None):
-    """The service in its own process group; stopped (with its workers) on exit."""
+    """The service (in its own process group, away from the caller's terminal) until the block exits."""
+    require_champions(settings)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(_command(port), cwd=PROJECT_ROOT, env=_environment(settings), stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
+    with Supervisor(settings):
+        process = _start(settings, port, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-        if log_path:
-            log.close()
+            wait_ready(f"http://127.0.0.1:{port}", process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            _stop(process)
+            if log_path:
+                log.close()
 
 
 def serve_forever(settings: Settings, port: int) -> int:
-    print(f"serving on http://127.0.0.1:{port} (page at /, API at /predict/…); Ctrl-C to stop")
-    return subprocess.call(_command(port), cwd=PROJECT_ROOT, env=_environment(settings))
+    """`outscaled serve`: runs until the service exits or this process gets SIGTERM, SIGINT or SIGHUP."""
+    require_champions(settings)
+    with Supervisor(settings):
+        process = _start(settings, port)
+        print(f"serving on http://127.0.0.1:{port} (page at /, API at /predict/…); Ctrl-C to stop", flush=True)
+        return wait_or_stop(process, lambda: _stop(process))

@@ -60,6 +60,12 @@ class SnapshotStore:
             self._pointer = (snapshot_id, time.monotonic())
         return snapshot_id
 
+    def refresh(self) -> str:
+        """The current snapshot id read from Redis now, not the pointer cached for POINTER_TTL_SECONDS:
+        readiness must turn 503 as soon as the feature store is unreachable."""
+        self._pointer = None
+        return self.snapshot_id()
+
     def read(self, keys: list[str]) -> list[Any]:
         try:
             values = self.client.mget(keys)

@@ -1,0 +1,131 @@
+"""Every process the platform starts stops with its parent: a real `outscaled serve` (BentoML and its
+workers, the embedded redis-server) and a real `outscaled ui` (`dagster dev` and its process group), each
+after SIGTERM and after SIGKILL of the CLI process, checked pid by pid through /proc."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from outscaled.config import load_settings
+from outscaled.lakehouse.catalog import open_catalog
+from outscaled.models.registry import champions, read_registry
+from outscaled.online.lifecycle import alive, descendants
+from outscaled.online.redis_server import connect, stop_embedded
+from outscaled.online.service_process import NOTHING_TO_SERVE, free_port
+from outscaled.online.snapshot import publish
+from tests.conftest import environment
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+STOP_WITHIN_SECONDS = 10
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def serve_environment(served_home, tmp_path_factory) -> dict[str, str]:
+    """A home of its own (so its embedded redis-server is the one `outscaled serve` starts, not the one
+    the other service tests share) that reads served_home's catalog, warehouse and model store, with the
+    snapshot published into its own Redis (kept in the append-only file while no server runs)."""
+    home = tmp_path_factory.mktemp("lifecycle") / "home"
+    home.mkdir()
+    (home / "bentoml").symlink_to(served_home / "bentoml", target_is_directory=True)
+    values = {"OUTSCALED_HOME": str(home), "OUTSCALED_CATALOG_URI": f"sqlite:///{served_home / 'catalog.db'}",
+              "OUTSCALED_WAREHOUSE": (served_home / "warehouse").as_uri(), "REDIS_URL": None}
+    with environment(**values):
+        settings = load_settings()
+        catalog = open_catalog(settings)
+        publish(connect(settings), catalog, champions(read_registry(catalog)))
+        stop_embedded(settings)
+    env = {**os.environ, **{k: v for k, v in values.items() if v is not None}, "OUTSCALED_SERVICE_WORKERS": "2"}
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited early with status {process.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def _stop_and_check(process: subprocess.Popen, sig: int) -> list[int]:
+    """Send `sig` to the CLI process only; returns the descendants (listed before) still alive after
+    STOP_WITHIN_SECONDS. Whatever is left is killed by pid, so one failure does not leak into the suite."""
+    tree = descendants(process.pid)
+    os.kill(process.pid, sig)
+    process.wait(timeout=STOP_WITHIN_SECONDS)
+    deadline = time.monotonic() + STOP_WITHIN_SECONDS
+    while time.monotonic() < deadline and any(alive(pid) for pid in tree):
+        time.sleep(0.1)
+    left = [pid for pid in tree if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_serve_stops_with_its_parent(serve_environment, sig):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "outscaled.cli", "serve", "--port", str(port)],
+                               cwd=PROJECT_ROOT, env=serve_environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/ready", process)
+        tree = descendants(process.pid)
+        commands = [_cmdline(pid) for pid in tree]
+        assert any("redis-server" in c for c in commands), commands  # started by serve, un-daemonized
+        assert any("bentoml serve" in c for c in commands), commands
+        assert sum("_bentoml_impl.worker" in c for c in commands) == 2, commands
+        assert _stop_and_check(process, sig) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+    redis_dir = Path(serve_environment["OUTSCALED_HOME"]) / "redis"
+    assert (redis_dir / "appendonly.aof").stat().st_size > 0  # the snapshot stays for the next start
+
+
+def test_serve_refuses_to_start_with_nothing_to_serve(home):
+    result = subprocess.run([sys.executable, "-m", "outscaled.cli", "serve", "--port", str(free_port())],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == f"error: {NOTHING_TO_SERVE}"
+    assert not (home / "redis" / "redis.pid").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_ui_stops_with_its_parent(home, sig):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "outscaled.cli", "ui", "--port", str(port)],
+                               cwd=PROJECT_ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/server_info", process)
+        commands = [_cmdline(pid) for pid in descendants(process.pid)]
+        assert any("dagster dev" in c for c in commands), commands
+        assert any("dagster-webserver" in c or "dagster_webserver" in c for c in commands), commands
+        assert _stop_and_check(process, sig) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
