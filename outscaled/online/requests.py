@@ -51,7 +51,7 @@ class BodyTooLarge(RequestError):
     status = 413
 
     def __init__(self, size: int | None = None):
-        got = f" (got {size:,} or more)" if size else ""
+        got = f" (this one: at least {size:,})" if size else ""
         super().__init__("body", f"is larger than {MAX_BODY_BYTES:,} bytes{got}; split a batch into several")
 
 
