@@ -11,18 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 
 @dataclass
 class LoadResult:
-    latencies: list[float]
-    errors: int
+    latencies: list[float]  # seconds from each request's planned send time to its response, in completion order
+    errors: int  # responses that were not 200 (status 0: the connection dropped)
     elapsed: float
+    statuses: list[int] = field(default_factory=list)  # per response, same order as `latencies`
+    indices: list[int] = field(default_factory=list)  # which planned request (i: sent at i / rate s)
+    completed: list[float] = field(default_factory=list)  # when each response arrived, seconds from the start
+    started: float = 0.0  # time.perf_counter() at the start (request 0's planned send time)
 
 
-def _request_bytes(host: str, path: str, body: dict) -> bytes:
+def request_bytes(host: str, path: str, body: dict | None = None) -> bytes:
+    """One HTTP/1.1 request: a POST of `body` as JSON, or a GET when there is no body."""
+    if body is None:
+        return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     payload = json.dumps(body).encode()
     head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n").encode()
@@ -50,11 +57,22 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
                     connections: int = 64, burst: bool = False) -> LoadResult:
     url = urlsplit(base_url)
+    netloc = f"{url.hostname or '127.0.0.1'}:{url.port or 80}"
+    return await open_loop_requests(base_url, [request_bytes(netloc, path, b) for b in bodies], rate, seconds,
+                                    connections, burst)
+
+
+async def open_loop_requests(base_url: str, requests: list[bytes], rate: float, seconds: float,
+                             connections: int = 64, burst: bool = False) -> LoadResult:
+    """Open-loop load of ready-made requests (see `request_bytes`), sent in order, cycling."""
+    url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    requests = [_request_bytes(f"{host}:{port}", path, b) for b in bodies]
     total = int(rate * seconds)
     queue: asyncio.Queue[int] = asyncio.Queue()
     latencies: list[float] = []
+    statuses: list[int] = []
+    indices: list[int] = []
+    completed: list[float] = []
     errors = 0
 
     async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -70,7 +88,11 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
                     status, closing = await _read_response(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):
                     status, closing = 0, True
-                latencies.append(time.perf_counter() - planned)
+                now = time.perf_counter()
+                latencies.append(now - planned)
+                completed.append(now - start)
+                statuses.append(status)
+                indices.append(i)
                 errors += status != 200
                 if closing:  # the server asked for a new connection (or dropped this one), as HTTP clients do
                     writer.close()
@@ -99,7 +121,7 @@ async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, s
     for _ in workers:
         queue.put_nowait(-1)
     await asyncio.gather(*workers)
-    return LoadResult(latencies, errors, time.perf_counter() - start)
+    return LoadResult(latencies, errors, time.perf_counter() - start, statuses, indices, completed, start)
 
 
 def run_open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
@@ -109,3 +131,13 @@ def run_open_loop(base_url: str, path: str, bodies: list[dict], rate: float, sec
         return uvloop.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst))
     except ImportError:
         return asyncio.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst))
+
+
+def run_requests(base_url: str, requests: list[bytes], rate: float, seconds: float,
+                 burst: bool = False) -> LoadResult:
+    """`run_open_loop` for ready-made requests of any method and path (a mixed workload)."""
+    try:
+        import uvloop
+        return uvloop.run(open_loop_requests(base_url, requests, rate, seconds, burst=burst))
+    except ImportError:
+        return asyncio.run(open_loop_requests(base_url, requests, rate, seconds, burst=burst))
