@@ -1,4 +1,4 @@
-"""Loads that readers see whole or not at all: the bronze load log and the consistent cut it defines.
+"""Loads and builds that readers see whole or not at all: the load and build logs, and the cuts they define.
 
 A load commits the bronze tables one by one (Iceberg commits are per table). Around those commits it writes
 two rows to `bronze.loads`: `started` before the first (the files it is about to ingest, so a later run can
@@ -7,6 +7,11 @@ complete row is a *cut*: every reader (dbt sources, `outscaled sql`, the data-qu
 each bronze table at the snapshot ids of the newest complete row, with Iceberg time travel. A load killed at
 any commit boundary therefore stays invisible, and the next load first resumes the files of any load that
 started and never completed; the merges are idempotent, so the tables converge to what one clean run gives.
+
+dbt writes its silver and gold marts one by one too. After a build succeeds, `gold.builds` records the snapshot
+of every mart it wrote (merged with the previous build's); readers of those marts (training, snapshots,
+drift, `outscaled sql`) read them as of the newest recorded build, so a build killed or failed half-way is not
+seen either. A mart no build has recorded yet (a home older than the build log) is read as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pyiceberg.table import Table
 
 from outscaled.lakehouse.faults import commit_boundary
 from outscaled.lakehouse.tables import (
-    DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, to_arrow,
+    BUILDS, DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, TableDefinition, ensure_table,
+    to_arrow,
 )
 
 # The tables a load writes, in commit order; the ledger (source_files) is the last of them.
@@ -52,14 +58,10 @@ def snapshot_column(identifier: str) -> str:
     return identifier.split(".")[-1] + "_snapshot_id"
 
 
-def _loads_table(catalog: Catalog) -> Table | None:
-    return catalog.load_table(LOADS.identifier) if catalog.table_exists(LOADS.identifier) else None
-
-
-def _log(catalog: Catalog) -> pl.DataFrame:
-    table = _loads_table(catalog)
+def _log(catalog: Catalog, definition: TableDefinition = LOADS) -> pl.DataFrame:
+    table = catalog.load_table(definition.identifier) if catalog.table_exists(definition.identifier) else None
     if table is None or table.current_snapshot() is None:
-        return pl.DataFrame(schema=LOADS.columns)
+        return pl.DataFrame(schema=definition.columns)
     return pl.from_arrow(table.scan().to_arrow())
 
 
@@ -89,12 +91,32 @@ def record_complete(catalog: Catalog, load_id: str) -> Cut:
     return Cut(load_id, snapshots)
 
 
-def _append(catalog: Catalog, row: dict) -> None:
-    table = ensure_table(catalog, LOADS)
-    log = _log(catalog)
+def _append(catalog: Catalog, row: dict, definition: TableDefinition = LOADS) -> None:
+    table = ensure_table(catalog, definition)
+    log = _log(catalog, definition)
     sequence = 1 if log.is_empty() else int(log["sequence"].max()) + 1
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    table.append(to_arrow(pl.DataFrame([{"sequence": sequence, "recorded_at": now, **row}]), LOADS, table))
+    table.append(to_arrow(pl.DataFrame([{"sequence": sequence, "recorded_at": now, **row}]), definition, table))
+
+
+def newest_build(catalog: Catalog) -> dict[str, int]:
+    """The snapshot readers see of each mart the builds recorded ({} before the first)."""
+    log = _log(catalog, BUILDS)
+    return {} if log.is_empty() else json.loads(log.sort("sequence")["tables"][-1])
+
+
+def record_build(catalog: Catalog, build_id: str, written: list[str]) -> dict[str, int]:
+    """After a successful dbt build: the marts it wrote at their current snapshot, the others as before."""
+    tables = newest_build(catalog)
+    for identifier in written:
+        if catalog.table_exists(identifier):
+            current = catalog.load_table(identifier).current_snapshot()
+            if current is not None:
+                tables[identifier] = current.snapshot_id
+    cut = newest_cut(catalog)
+    _append(catalog, {"build_id": build_id, "bronze_load_id": cut.load_id if cut else None,
+                      "tables": json.dumps(tables, sort_keys=True)}, BUILDS)
+    return tables
 
 
 def unfinished_files(catalog: Catalog, ingested_checksums: set[str]) -> list[PendingFile]:
@@ -109,11 +131,12 @@ def unfinished_files(catalog: Catalog, ingested_checksums: set[str]) -> list[Pen
 
 
 def scan_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] = ("*",)) -> pa.Table:
-    """A table's rows as readers must see them: bronze tables at the newest cut, others as they are now."""
+    """A table's rows as readers must see them: bronze at the newest complete load, dbt's marts at the newest
+    recorded build, any other table as it is now."""
     table = catalog.load_table(identifier)
-    if identifier not in PINNED:
+    pinned, snapshot_id = reader_snapshot(catalog, identifier)
+    if not pinned:
         return table.scan(selected_fields=columns).to_arrow()
-    snapshot_id = pinned_snapshot_id(catalog, identifier)
     if snapshot_id is None:
         schema = table.schema()
         if columns != ("*",):
@@ -122,10 +145,17 @@ def scan_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] =
     return table.scan(selected_fields=columns, snapshot_id=snapshot_id).to_arrow()
 
 
-def pinned_snapshot_id(catalog: Catalog, identifier: str) -> int | None:
-    """The snapshot of a bronze table that readers see (None: nothing complete yet)."""
-    cut = newest_cut(catalog)
-    return None if cut is None else cut.snapshot_ids.get(identifier)
+def reader_snapshot(catalog: Catalog, identifier: str, cut: Cut | None | str = "read",
+                    build: dict[str, int] | None = None) -> tuple[bool, int | None]:
+    """(pinned, snapshot id): whether readers are pinned to a snapshot of this table, and which (None: the
+    table has no rows for readers yet). `cut` and `build` may be passed in when already read."""
+    if identifier in PINNED:
+        cut = newest_cut(catalog) if cut == "read" else cut
+        return True, None if cut is None else cut.snapshot_ids.get(identifier)
+    build = newest_build(catalog) if build is None else build
+    if identifier in build:
+        return True, build[identifier]
+    return False, None
 
 
 def read_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] = ("*",)) -> pl.DataFrame:

@@ -1,8 +1,8 @@
 """Read-only SQL over the lakehouse: DuckDB with every Iceberg table as a `namespace.table` view.
 
 Each view is `iceberg_scan('<current metadata file>')` through DuckDB's own Iceberg reader: at the current
-snapshot, or for bronze at the snapshot of the newest complete load (`outscaled.lakehouse.loads`), so a load
-still running or killed half-way is never seen. Only read statements are accepted.
+snapshot, or for bronze at the newest complete load and for dbt's marts at the newest build
+(`outscaled.lakehouse.loads`), so a load or build still running or killed half-way is never seen. Only read statements are accepted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 from pyiceberg.catalog import Catalog
 
-from outscaled.lakehouse.loads import PINNED, Cut, newest_cut
+from outscaled.lakehouse.loads import Cut, newest_build, newest_cut, reader_snapshot
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA"}
 
@@ -44,23 +44,23 @@ def lakehouse_connection(catalog: Catalog) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with a view per Iceberg table, named `namespace.table`."""
     connection = duckdb.connect(":memory:")
     load_iceberg_extension(connection)
-    cut = newest_cut(catalog)
+    cut, build = newest_cut(catalog), newest_build(catalog)
     for namespace in catalog.list_namespaces():
         schema = ".".join(namespace)
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for identifier in catalog.list_tables(namespace):
-            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {_scan_sql(catalog, identifier, cut)}')
+            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {_scan_sql(catalog, identifier, cut, build)}')
     return connection
 
 
-def _scan_sql(catalog: Catalog, identifier: tuple[str, ...], cut: Cut | None) -> str:
-    """The table as readers must see it: a bronze table at the newest complete load's snapshot (no rows
-    before the first), any other table at its current snapshot."""
+def _scan_sql(catalog: Catalog, identifier: tuple[str, ...], cut: Cut | None, build: dict[str, int]) -> str:
+    """The table as readers must see it (`outscaled.lakehouse.loads`): bronze at the newest complete load (no
+    rows before the first), dbt's marts at the newest build, any other table at its current snapshot."""
     name = ".".join(identifier)
     scan = f"iceberg_scan('{_local_path(catalog.load_table(name).metadata_location)}'"
-    if name not in PINNED:
+    pinned, snapshot_id = reader_snapshot(catalog, name, cut, build)
+    if not pinned:
         return f"SELECT * FROM {scan})"
-    snapshot_id = None if cut is None else cut.snapshot_ids.get(name)
     if snapshot_id is None:
         return f"SELECT * FROM {scan}) LIMIT 0"
     return f"SELECT * FROM {scan}, snapshot_from_id={snapshot_id})"

@@ -72,6 +72,11 @@ DRAFTS = TableDefinition("bronze.drafts", DRAFT_TYPES, True)
 QUARANTINE = TableDefinition("bronze.quarantine", QUARANTINE_TYPES, False)
 SOURCE_FILES = TableDefinition("bronze.source_files", SOURCE_FILE_TYPES, False)
 LOADS = TableDefinition("bronze.loads", LOAD_TYPES, False)
+# The build log: one row per completed dbt build, with the snapshot id of every silver/gold mart as of then.
+BUILDS = TableDefinition("gold.builds", {
+    "sequence": pl.Int64, "build_id": pl.String, "recorded_at": pl.Datetime("us"), "bronze_load_id": pl.String,
+    "tables": pl.String,  # JSON {"gold.player_features": snapshot id, ...}
+}, False)
 BRONZE_TABLES = (PLAYER_GAMES, TEAM_GAMES, DRAFTS, QUARANTINE, SOURCE_FILES, LOADS)
 
 

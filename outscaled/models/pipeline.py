@@ -11,6 +11,7 @@ from pyiceberg.catalog import Catalog
 
 from outscaled.config import Settings
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
+from outscaled.lakehouse.loads import read_as_of_cut, reader_snapshot
 from outscaled.models.backtest import BacktestResult, fit_bundle, walk_forward
 from outscaled.features.schema import PLAYER_FEATURES, STATS, schema_hash
 from outscaled.features.as_of import with_average_opponent
@@ -21,15 +22,15 @@ from outscaled.models.registry import GateDecision, register
 from outscaled.models.store import new_version, save_bundle
 
 def load_frames(catalog: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
-    players = pl.from_arrow(catalog.load_table("gold.player_features").scan().to_arrow())
-    teams = pl.from_arrow(catalog.load_table("gold.team_features").scan().to_arrow())
+    players = read_as_of_cut(catalog, "gold.player_features")  # as the newest complete dbt build left them
+    teams = read_as_of_cut(catalog, "gold.team_features")
     return with_reference_lines(players), teams
 
 
 def average_opponent_frame(catalog: Catalog, players: pl.DataFrame) -> pl.DataFrame:
     """`players` against the league's average opponent as of each series' start (requests without one)."""
     def table(name: str) -> pl.DataFrame:
-        return pl.from_arrow(catalog.load_table(name).scan().to_arrow())
+        return read_as_of_cut(catalog, name)
 
     return with_average_opponent(players, table("gold.team_state_history"), table("gold.team_conceded_state_history"))
 
@@ -37,8 +38,11 @@ def average_opponent_frame(catalog: Catalog, players: pl.DataFrame) -> pl.DataFr
 def data_snapshot(catalog: Catalog) -> dict[str, str]:
     snapshot = {}
     for name in ("gold.player_features", "gold.team_features", "bronze.player_games"):
-        current = catalog.load_table(name).current_snapshot()
-        snapshot[name] = str(current.snapshot_id) if current else "none"
+        pinned, snapshot_id = reader_snapshot(catalog, name)
+        if not pinned:
+            current = catalog.load_table(name).current_snapshot()
+            snapshot_id = current.snapshot_id if current else None
+        snapshot[name] = str(snapshot_id) if snapshot_id is not None else "none"
     return snapshot
 
 

@@ -21,7 +21,7 @@ from pyiceberg.catalog import Catalog
 from outscaled.features.as_of import average_opponents, baselines_as_of, conceded_as_of, latest_rows
 from outscaled.features.rows import BASELINE, CONCEDED, TEAM_SIDE, epoch_seconds
 from outscaled.features.schema import PLAYER_FEATURES, PLAYER_STATE, schema_hash
-from outscaled.lakehouse.tables import read_table
+from outscaled.lakehouse.loads import read_as_of_cut
 
 POINTER = "outscaled:current"
 HISTORY = "outscaled:snapshots"
@@ -55,8 +55,8 @@ _EVER = datetime(9999, 1, 1)  # "as of now": after every game
 def build_payloads(catalog: Catalog, as_of: datetime | None = None) -> dict[str, Any]:
     """Every player's and team's state as of `as_of` (naive UTC; None: after every game), the league/position
     baselines, the patches seen, each league's patch and its average opponent, as the service reads them."""
-    def table(name: str) -> pl.DataFrame:
-        return read_table(catalog.load_table(name))
+    def table(name: str) -> pl.DataFrame:  # as the newest complete dbt build left it
+        return read_as_of_cut(catalog, name)
 
     team_history = table("gold.team_state_history")
     teams = latest_rows(team_history, ["team_key"], as_of)
@@ -64,7 +64,7 @@ def build_payloads(catalog: Catalog, as_of: datetime | None = None) -> dict[str,
     players = latest_rows(table("gold.player_state_history"), ["player_key"], as_of)
     conceded = conceded_as_of(conceded_history, teams)
     baselines = baselines_as_of(table("gold.position_baseline_history"), as_of)
-    games = read_table(catalog.load_table("gold.player_features"), ("patch", "game_start", "league", "champion"))
+    games = read_as_of_cut(catalog, "gold.player_features", ("patch", "game_start", "league", "champion"))
     patches = table("gold.patches")
     if as_of is not None:
         games = games.filter(pl.col("game_start") < as_of)

@@ -7,7 +7,7 @@ from dagster import AssetKey, build_sensor_context
 from tests.conftest import SAMPLE_DATA
 
 EXPECTED_ASSETS = {
-    "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files",
+    "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files", "bronze/loads",
     "silver/series", "gold/player_features", "gold/team_features", "gold/player_state_history",
     "gold/team_state_history", "gold/feature_drift", "gold/team_conceded_state_history",
     "gold/position_baseline_history", "gold/patches", "gold/team_roster_state", "gold/calibration_drift", "models/backtest",
