@@ -5,7 +5,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
 
-from orchestration.resources import LakehouseResource
+from assets.resources import LakehouseResource
 from outscaled.ingest.pipeline import IngestReport, ingest_paths, ingest_pending
 from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES
 

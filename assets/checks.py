@@ -3,9 +3,9 @@
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue, asset_check
 
+from assets.resources import LakehouseResource
 from expectations.suites import SUITES, Suite
 from expectations.validate import validate
-from orchestration.resources import LakehouseResource
 
 
 def _check_result(lakehouse: LakehouseResource, suite: Suite) -> AssetCheckResult:

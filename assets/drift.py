@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.resources import LakehouseResource
+from assets.resources import LakehouseResource
 from outscaled.features.drift import MAIN_FEATURES, feature_drift, newest_window
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
 

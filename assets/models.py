@@ -4,7 +4,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 
 from assets.plots import calibration_curve, feature_importance, metric_by_month
-from orchestration.resources import LakehouseResource
+from assets.resources import LakehouseResource
 from outscaled.config import load_settings
 from outscaled.features.schema import PLAYER_FEATURES
 from outscaled.models.pipeline import run_backtest, stored_backtest, train_and_register

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.resources import LakehouseResource
+from assets.resources import LakehouseResource
 from outscaled.config import load_settings
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
 from outscaled.models.monitoring import ECE_LIMIT, MIN_RANGES, settled_calibration

@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from orchestration.resources import LakehouseResource
+from assets.resources import LakehouseResource
 from outscaled.config import load_settings
 from outscaled.models.registry import champions, read_registry
 from outscaled.online.redis_server import connect
