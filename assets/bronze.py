@@ -7,16 +7,18 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, Material
 
 from assets.resources import LakehouseResource
 from outscaled.ingest.pipeline import IngestReport, ingest_paths, ingest_pending
-from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES
+from outscaled.lakehouse.tables import DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES
 
 BRONZE_TABLES = {"player_games": PLAYER_GAMES, "team_games": TEAM_GAMES, "drafts": DRAFTS,
-                 "quarantine": QUARANTINE, "source_files": SOURCE_FILES}
+                 "quarantine": QUARANTINE, "source_files": SOURCE_FILES, "loads": LOADS}
 DESCRIPTIONS = {
     "player_games": "One row per player per game (10 per game), every Oracle's Elixir layout, stored once per game.",
     "team_games": "One row per team per game (2 per game).",
     "drafts": "Picks by role and bans per game (reduced drafts file), for champion meta features.",
     "quarantine": "Rows that broke a game invariant, with reason, source file and line.",
     "source_files": "Ledger of ingested files by checksum: layout, rows read, written and quarantined.",
+    "loads": "Load log: a started row per load, then a complete row with every bronze table's snapshot id; "
+             "readers read bronze as the newest complete row left it.",
 }
 
 
@@ -42,6 +44,8 @@ def bronze_ingest(context: AssetExecutionContext, config: BronzeIngestConfig, la
                               progress=context.log.info)
     else:
         report = ingest_pending(catalog, landing, context.run.run_id, date_orders, progress=context.log.info)
+    for warning in report.warnings:
+        context.log.warning(warning)
     for name, definition in BRONZE_TABLES.items():
         yield MaterializeResult(asset_key=AssetKey(["bronze", name]),
                                 metadata=_metadata(name, report, catalog.load_table(definition.identifier)))
@@ -56,6 +60,8 @@ def _metadata(name: str, report: IngestReport, table) -> dict[str, object]:
         "snapshot_id": str(snapshot.snapshot_id) if snapshot else "none",
         "files_ingested": MetadataValue.json(report.files_ingested),
         "files_skipped_already_ingested": MetadataValue.json(report.files_skipped),
+        "files_resumed_from_an_interrupted_load": MetadataValue.json(report.files_resumed),
+        "warnings": MetadataValue.json(report.warnings),
         "quarantined_rows_this_run": report.quarantined_rows,
     }
     merge = report.merges.get(name)

@@ -6,11 +6,12 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValu
 from assets.resources import LakehouseResource
 from expectations.suites import SUITES, Suite
 from expectations.validate import validate
+from outscaled.lakehouse.loads import scan_as_of_cut
 
 
 def _check_result(lakehouse: LakehouseResource, suite: Suite) -> AssetCheckResult:
-    table = lakehouse.catalog().load_table(suite.table)
-    frame: pd.DataFrame = table.scan(selected_fields=tuple(suite.columns)).to_pandas()
+    # bronze as the newest complete load left it (what dbt reads next), other tables as they are
+    frame: pd.DataFrame = scan_as_of_cut(lakehouse.catalog(), suite.table, tuple(suite.columns)).to_pandas()
     summary = validate(frame, suite)
     failures = [{"expectation": f.expectation, "column": f.column, "unexpected_count": f.unexpected_count,
                  "unexpected_percent": f.unexpected_percent, "examples": f.examples} for f in summary.failures]

@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from assets.resources import LakehouseResource
 from outscaled.features.drift import MAIN_FEATURES, feature_drift, newest_window
 from outscaled.lakehouse.dbt_iceberg import write_iceberg
+from outscaled.lakehouse.loads import read_as_of_cut
 
 
 @asset(key=AssetKey(["gold", "feature_drift"]), deps=[AssetKey(["gold", "player_features"])], group_name="gold",
@@ -15,8 +16,7 @@ from outscaled.lakehouse.dbt_iceberg import write_iceberg
        description="PSI per main feature, newest 30 days vs everything before; `drift_detected` triggers retraining.")
 def feature_drift_asset(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
     catalog = lakehouse.catalog()
-    features = pl.from_arrow(catalog.load_table("gold.player_features").scan(
-        selected_fields=("game_start", *MAIN_FEATURES)).to_arrow())
+    features = read_as_of_cut(catalog, "gold.player_features", ("game_start", *MAIN_FEATURES))
     window = newest_window(features["game_start"])
     drift = feature_drift(features, window).with_columns(
         pl.lit(datetime.now(timezone.utc).replace(tzinfo=None)).alias("computed_at"))
