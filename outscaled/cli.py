@@ -193,6 +193,15 @@ def _materialize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warnings(result) -> list[str]:
+    """The assets' warnings of a run, once each (every bronze table's materialization carries them)."""
+    seen: dict[str, None] = {}
+    for event in result.get_asset_materialization_events():
+        value = event.event_specific_data.materialization.metadata.get("warnings")
+        seen.update(dict.fromkeys(value.value if value is not None else []))
+    return list(seen)
+
+
 def _print_materializations(result, seconds: float) -> None:
     table = Table(title=f"materialized in {seconds:.1f}s (run {result.run_id[:8]})")
     for column in ("asset", "rows written", "total rows", "partitions written"):
@@ -219,6 +228,8 @@ def _print_materializations(result, seconds: float) -> None:
         table.add_row("/".join(key), str(meta.get("rows_written", "")), str(total),
                       str(len(partitions)) if partitions is not None else "")
     console.print(table)
+    for warning in _warnings(result):  # e.g. a header-only file, not recorded as ingested
+        console.print(f"warning: {warning}", style="yellow", markup=False)
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     if checks:
         failed = [c.check_name for c in checks if not c.passed]

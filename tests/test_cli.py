@@ -109,3 +109,13 @@ def test_an_error_outside_dagster_has_its_traceback_only_under_debug(home, capsy
     assert main(["--debug", "sql", "delete from bronze.player_games"]) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and err.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_a_header_only_file_is_a_warning_and_not_recorded(home, tmp_path, capsys):
+    from tests.conftest import slice_games
+
+    path = slice_games(SAMPLE_DATA / "worlds_2022.csv", tmp_path / "header_only.csv", games=0)
+    assert main(["ingest", str(path)]) == 0
+    out = capsys.readouterr().err  # the command's report goes to stderr, results (sql) to stdout
+    assert "warning: header_only.csv: no rows (empty, or a header only); not recorded as ingested" in out
+    assert _count(capsys, "select count(*) from bronze.source_files") == 0
