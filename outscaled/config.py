@@ -1,7 +1,8 @@
 """The one environment switch: every resource choice hangs off `load_settings()`.
 
-`OUTSCALED_ENV` picks the environment (local, ci, prod); `OUTSCALED_HOME` holds everything local.
-Production services are configured with environment variables only, never with code edits.
+`OUTSCALED_ENV` picks the environment (local, ci, prod); `OUTSCALED_HOME` holds everything local,
+build output included (dbt's target and logs, Spark's metastore, BentoML's store, numba's cache), so the checkout
+itself may be read-only. Production services are configured with environment variables only, never with code edits.
 """
 
 from __future__ import annotations
@@ -43,10 +44,35 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's artifacts (the manifest Dagster loads, compiled SQL, run results): build output of this home."""
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.home / "dbt" / "logs"
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """Environment variables for a dbt process on `settings`: profiles.yml and the Iceberg plugin read the
+    catalog from these (so dbt writes where the caller reads), and dbt's target and logs go under the home
+    instead of into transforms/ (two homes used at once do not share them; the checkout may be read-only)."""
+    return {
+        "OUTSCALED_ENV": settings.environment.value,
+        "OUTSCALED_HOME": str(settings.home),
+        "OUTSCALED_CATALOG_NAME": settings.catalog_name,
+        "OUTSCALED_CATALOG_URI": settings.catalog_uri,
+        "OUTSCALED_WAREHOUSE": settings.warehouse,
+        "DBT_TARGET_PATH": str(settings.dbt_target_dir),
+        "DBT_LOG_PATH": str(settings.dbt_log_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
 
 def load_settings() -> Settings:

@@ -9,5 +9,3 @@ if [ ! -x .tools/bin/uv ]; then
   .tools/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 fi
 .tools/bin/uv sync --frozen --extra dev --python "$PYTHON" --quiet
-# dagster-dbt loads the dbt manifest; write it for the current models.
-(cd transforms && ../.venv/bin/dbt parse --quiet --profiles-dir . >/dev/null)

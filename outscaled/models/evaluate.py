@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from outscaled.config import PROJECT_ROOT, Environment, Settings
+from outscaled.config import PROJECT_ROOT, Environment, Settings, dbt_environment
 from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.loads import read_as_of_cut
@@ -37,9 +37,10 @@ def _scratch_settings(settings: Settings, home: Path) -> Settings:
                    catalog_type="sql", warehouse=(home / "warehouse").as_uri(), watch_dir=home / "inbox")
 
 
-def _build_features(home: Path) -> None:
+def _build_features(settings: Settings) -> None:
+    """dbt on the scratch home's catalog, its target and logs in that home too (not in transforms/)."""
     dbt = str(Path(sys.executable).parent / "dbt")
-    env = {**os.environ, "OUTSCALED_HOME": str(home), "OUTSCALED_DBT_TARGET": "duckdb"}
+    env = {**os.environ, **dbt_environment(settings), "OUTSCALED_DBT_TARGET": "duckdb"}
     result = subprocess.run([dbt, "build", "--profiles-dir", ".", "--select", "+player_features", "+team_features"],
                             cwd=PROJECT_ROOT / "transforms", env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -64,7 +65,7 @@ def evaluate(settings: Settings, data: list[Path], since: datetime, progress=lam
         progress(f"ingesting {len(known_files)} known file(s) and {len(data)} new path(s) into a scratch home")
         ingest_paths(scratch_catalog, scratch_settings.landing_dir, [*known_files, *data], "evaluate")
         progress("building point-in-time features (dbt)")
-        _build_features(Path(scratch))
+        _build_features(scratch_settings)
         players, teams = load_frames(scratch_catalog)
     scored_players = players.filter(pl.col("game_start") >= since)
     history = players.filter(pl.col("game_start") < since)

@@ -27,6 +27,14 @@ import lightgbm as lgb
 import numpy as np
 import numba
 
+from outscaled.config import load_settings
+
+# Compiled code is build output: numba caches it under the home, not in a __pycache__ next to this file (the
+# checkout may be read-only). An explicit NUMBA_CACHE_DIR still wins; reload_config applies it now, before the
+# functions below are compiled, even if numba was imported earlier.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(load_settings().home / "cache" / "numba"))
+numba.core.config.reload_config()
+
 MAX_PATH_FEATURES = 14  # 2^14 x 14 table entries for the deepest leaf; deeper models use LightGBM's own code
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| <= this is zero
 _MISSING = {"None": 0, "Zero": 1, "NaN": 2}
