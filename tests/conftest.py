@@ -85,6 +85,27 @@ def slice_games(source: Path, target: Path, games: int | None = None, keep=lambd
     return target
 
 
+_INGEST = ("import sys; from pathlib import Path; from outscaled.config import load_settings; "
+           "from outscaled.lakehouse.catalog import open_catalog; from outscaled.ingest.pipeline import ingest_paths; "
+           "s = load_settings(); ingest_paths(open_catalog(s), s.landing_dir, [Path(p) for p in sys.argv[2:]], sys.argv[1])")
+
+
+def ingest_process(home: Path, load_id: str, paths: list[Path], fault: str | None = None) -> int:
+    """A real ingest in a process of its own; `fault` names the commit boundary after which it SIGKILLs
+    itself (outscaled.lakehouse.faults). Returns its exit status (-9 when killed)."""
+    import subprocess
+    import sys
+
+    from outscaled.lakehouse.faults import FAULT_VARIABLE
+
+    environment = {**os.environ, "OUTSCALED_HOME": str(home), "OUTSCALED_ENV": "ci"}
+    environment.pop(FAULT_VARIABLE, None)
+    if fault:
+        environment[FAULT_VARIABLE] = fault
+    return subprocess.run([sys.executable, "-c", _INGEST, load_id, *map(str, paths)], cwd=PROJECT_ROOT,
+                          env=environment, timeout=300).returncode
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """OUTSCALED_TEST_POSTGRES_URL when given, else a throwaway PostgreSQL server for the session."""

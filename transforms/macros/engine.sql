@@ -167,3 +167,12 @@
 {% macro spark__explode(list_expr) -%}
   explode({{ list_expr }})
 {%- endmacro %}
+
+{# A bronze table as the newest complete load left it (outscaled/lakehouse/loads.py). DuckDB's sources go
+   through the project's plugin, which pins them itself; Spark reads the Iceberg table directly, so the
+   snapshot id comes in the `bronze_snapshots` var (the Dagster asset passes the cut; without it, a manual
+   `dbt build` on Spark reads the current snapshot). #}
+{% macro bronze(name) -%}
+  {%- set snapshot_id = var('bronze_snapshots', {}).get(name) -%}
+  {{ source('bronze', name) }}{% if target.type == 'spark' and snapshot_id %} VERSION AS OF {{ snapshot_id }}{% endif %}
+{%- endmacro %}

@@ -15,18 +15,14 @@ import pytest
 from outscaled.config import load_settings
 from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
-from outscaled.lakehouse.faults import FAULT_VARIABLE
 from outscaled.lakehouse.loads import LOADED_TABLES, read_as_of_cut
 from outscaled.lakehouse.sql import run_query
 from outscaled.lakehouse.tables import read_table
-from tests.conftest import PROJECT_ROOT, SAMPLE_DATA, slice_games
+from tests.conftest import SAMPLE_DATA, ingest_process, slice_games
 
 BOUNDARIES = ["bronze.loads:started", *[d.identifier for d in LOADED_TABLES], "bronze.loads:complete"]
 # Differ per run or per home by design; every other column must be identical.
 RUN_COLUMNS = ["load_id", "loaded_at", "landed_path"]
-INGEST = ("import sys; from pathlib import Path; from outscaled.config import load_settings; "
-          "from outscaled.lakehouse.catalog import open_catalog; from outscaled.ingest.pipeline import ingest_paths; "
-          "s = load_settings(); ingest_paths(open_catalog(s), s.landing_dir, [Path(p) for p in sys.argv[2:]], sys.argv[1])")
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +47,6 @@ def _use_home(home: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OUTSCALED_HOME", str(home))
     settings = load_settings()
     return settings, open_catalog(settings)
-
-
-def _ingest_process(home: Path, load_id: str, paths: list[Path], fault: str | None = None) -> int:
-    environment = {**os.environ, "OUTSCALED_HOME": str(home), "OUTSCALED_ENV": "ci"}
-    environment.pop(FAULT_VARIABLE, None)
-    if fault:
-        environment[FAULT_VARIABLE] = fault
-    return subprocess.run([sys.executable, "-c", INGEST, load_id, *map(str, paths)], cwd=PROJECT_ROOT,
-                          env=environment, timeout=300).returncode
 
 
 def _stored(catalog) -> dict[str, pl.DataFrame]:
@@ -101,8 +88,8 @@ def _assert_same(left: dict, right: dict) -> None:
 def clean_run(files, tmp_path_factory) -> dict[str, pl.DataFrame]:
     """The tables after A then B ingested with no interruption."""
     home = tmp_path_factory.mktemp("clean")
-    assert _ingest_process(home, "first", [files["a"]]) == 0
-    assert _ingest_process(home, "second", [files["b"]]) == 0
+    assert ingest_process(home, "first", [files["a"]]) == 0
+    assert ingest_process(home, "second", [files["b"]]) == 0
     return _stored(open_catalog(_settings_for(home)))
 
 
@@ -127,12 +114,12 @@ def test_a_load_killed_at_a_commit_boundary_is_invisible_and_converges(boundary,
     before = _seen_by_readers(catalog)
     assert before["sql counts"][0] == 60 and before["sql counts"][4] == 0
 
-    assert _ingest_process(home, "second", [files["b"]], fault=boundary) == -signal.SIGKILL
+    assert ingest_process(home, "second", [files["b"]], fault=boundary) == -signal.SIGKILL
     catalog = open_catalog(settings)
     if boundary != "bronze.loads:complete":
         _assert_same(_seen_by_readers(catalog), before)  # nothing of the killed load is visible
 
-    assert _ingest_process(home, "second-again", [files["b"]]) == 0
+    assert ingest_process(home, "second-again", [files["b"]]) == 0
     catalog = open_catalog(settings)
     _assert_same(_stored(catalog), clean_run)
     after = _seen_by_readers(catalog)
@@ -145,7 +132,7 @@ def test_the_next_load_of_other_files_finishes_an_interrupted_one_first(files, c
     home = tmp_path / "home"
     settings, catalog = _use_home(home, monkeypatch)
     ingest_paths(catalog, settings.landing_dir, [files["a"]], "first")
-    assert _ingest_process(home, "second", [files["b"]], fault="bronze.player_games") == -signal.SIGKILL
+    assert ingest_process(home, "second", [files["b"]], fault="bronze.player_games") == -signal.SIGKILL
 
     report = ingest_paths(open_catalog(settings), settings.landing_dir, [files["c"]], "third", {"c.csv": "mdy"})
     assert report.files_resumed == ["b.csv"] and sorted(report.files_ingested) == ["b.csv", "c.csv"]

@@ -9,7 +9,7 @@ with named as (
              then 'unknown:' || game_id || ':' || coalesce(side, '') || ':' || position || ':' || coalesce(team_name, '')
              else lower(trim(player_name)) end as name_key,
         {{ outscaled.team_key() }} as team_name_key
-    from {{ source('bronze', 'player_games') }}
+    from {{ outscaled.bronze('player_games') }}
 )
 select
     game_id,

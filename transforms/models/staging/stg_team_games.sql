@@ -6,5 +6,5 @@ select
     {{ outscaled.game_columns() }},
     coalesce(team_kills, kills) as kills,
     coalesce(team_deaths, deaths) as deaths
-from {{ source('bronze', 'team_games') }}
+from {{ outscaled.bronze('team_games') }}
 where team_name is not null
