@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 from pyiceberg.catalog import Catalog
 
+from outscaled.lakehouse.loads import LOADED_TABLES, record_complete
 from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, TEAM_GAMES, ensure_table, read_table, to_arrow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,9 @@ def copy_bronze(source: Catalog, target: Catalog, keep_game, edit=lambda frame: 
         kept = edit(frame.filter(keep_game)) if not frame.is_empty() else frame
         if not kept.is_empty():
             table.append(to_arrow(kept, definition, table))
+    for definition in LOADED_TABLES:  # so that ensure_table made them all before the cut is recorded
+        ensure_table(target, definition)
+    record_complete(target, "copy")  # readers (dbt's sources) see bronze as of complete loads
 
 
 def table(catalog: Catalog, identifier: str) -> pl.DataFrame:
