@@ -69,19 +69,25 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+def wait_until_answering(url: str, process: subprocess.Popen, timeout: float,
+                         what: str = "the prediction service") -> None:
+    """Poll `url` until it answers 200; fail at once if `process` exits first, or after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the prediction service exited with status {process.returncode}")
+            raise RuntimeError(f"{what} exited with status {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{base_url}/ready", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"the prediction service was not ready within {timeout:.0f} s")
+    raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")
+
+
+def wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    wait_until_answering(f"{base_url}/ready", process, timeout)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from outscaled.lakehouse.catalog import open_catalog
 from outscaled.models.registry import champions, read_registry
 from outscaled.online.lifecycle import alive, descendants
 from outscaled.online.redis_server import connect, stop_embedded
-from outscaled.online.service_process import NOTHING_TO_SERVE, free_port
+from outscaled.online.service_process import NOTHING_TO_SERVE, free_port, wait_until_answering
 from outscaled.online.snapshot import publish
 from tests.conftest import environment
 
@@ -54,20 +54,6 @@ def serve_environment(served_home, tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"exited early with status {process.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
 def _stop_and_check(process: subprocess.Popen, sig: int) -> list[int]:
     """Send `sig` to the CLI process only; returns the descendants (listed before) still alive after
     STOP_WITHIN_SECONDS. Whatever is left is killed by pid, so one failure does not leak into the suite."""
@@ -90,7 +76,7 @@ def test_serve_stops_with_its_parent(serve_environment, sig):
                                cwd=PROJECT_ROOT, env=serve_environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/ready", process)
+        wait_until_answering(f"http://127.0.0.1:{port}/ready", process, 240, "outscaled serve")
         tree = descendants(process.pid)
         commands = [_cmdline(pid) for pid in tree]
         assert any("redis-server" in c for c in commands), commands  # started by serve, un-daemonized
@@ -121,7 +107,7 @@ def test_ui_stops_with_its_parent(home, sig):
                                cwd=PROJECT_ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/server_info", process)
+        wait_until_answering(f"http://127.0.0.1:{port}/server_info", process, 240, "outscaled ui")
         commands = [_cmdline(pid) for pid in descendants(process.pid)]
         assert any("dagster dev" in c for c in commands), commands
         assert any("dagster-webserver" in c or "dagster_webserver" in c for c in commands), commands
