@@ -25,6 +25,7 @@ from outscaled.models.distributions import (
 from outscaled.models.layers import LAYERS, normalise_champion
 from outscaled.online import inputs as request_inputs
 from outscaled.online.inputs import Resolved
+from outscaled.online.memo import Memo
 from outscaled.online.reasoning import adjustment_text, caveats, top_contributions, tournament_note
 from outscaled.online.requests import RequestError, SingleRequest, echo
 from outscaled.online.snapshot import key
@@ -47,6 +48,8 @@ class Models:
 
 _SUMMING_POOL = ThreadPoolExecutor(1, thread_name_prefix="map-range-sums")
 _BACKGROUND_FROM = 64  # distributions: below, handing the sums to a thread costs more than it saves
+_MEMO_ROWS_UP_TO = 32  # a request's rows of one stat up to this many: their means are memoised as one block
+_MEMO_CAPACITY = 20_000  # entries per memo (means blocks; explanations): a few MB
 
 
 def _distribution_key(request: SingleRequest) -> tuple:
@@ -58,13 +61,21 @@ def _distribution_key(request: SingleRequest) -> tuple:
             request.position)
 
 
+def this_minute() -> datetime:
+    """The moment a live snapshot's answers are computed as of: the current minute (naive UTC). Days since a
+    player's last game and since the patch move by at most 1/1440 within it, so the same request within a
+    minute gets the same answer, and its model rows are the same (they are memoised by row)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+
+
 class Predictor:
-    def __init__(self, client: redis.Redis, models: Models,
-                 clock=lambda: datetime.now(timezone.utc).replace(tzinfo=None)):
+    def __init__(self, client: redis.Redis, models: Models, clock=this_minute):
         self.store = SnapshotStore(client)
         self.models = models
         self.clock = clock
         self._state_cache: tuple[int, dict[str, np.ndarray]] = (-1, {})  # per snapshot: player key -> state row
+        self.means_memo = Memo(_MEMO_CAPACITY)  # (version, stat, rows) -> the model's means of those rows
+        self.explanation_memo = Memo(_MEMO_CAPACITY)  # (version, stat, row) -> its top contributions in words
 
     # --- snapshot access (outscaled.online.store) --------------------------------------------------
     def snapshot_id(self) -> str:
@@ -206,15 +217,14 @@ class Predictor:
             bundle = self.models.bundles[self.models.serving[stat]]
             mine = stats[owner] == stat
             factor, modes = self._adjust(stat, bundle, resolved, adjustments)
-            means[mine] = bundle.stats[stat].predict_mean(rows[mine]) * factor[owner[mine]]
+            means[mine] = self._means(stat, self.models.serving[stat], rows[mine]) * factor[owner[mine]]
             work = (stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
             if len(chosen) >= _BACKGROUND_FROM:  # numpy releases the GIL: the sums run beside the rest; each
                 summing.append(_SUMMING_POOL.submit(self._summarise, *work))  # reads only its stat's rows
             else:
                 self._summarise(*work)
         for stat in asked_stats:
-            self._explain(stat, self.models.bundles[self.models.serving[stat]].stats[stat], rows, first_row,
-                          stats, reasons)
+            self._explain(stat, self.models.serving[stat], rows, first_row, stats, reasons)
         for done in summing:
             done.result()
         p_map = self._p_map_for(resolved, now)
@@ -300,18 +310,42 @@ class Predictor:
             for k, d in enumerate(group):
                 out[d] = (float(summary.expected[k]), int(summary.low[k]), int(summary.high[k]))
 
-    def _explain(self, stat: str, model, rows: np.ndarray, first_row: np.ndarray, stats: np.ndarray,
+    def _means(self, stat: str, version: str, rows: np.ndarray) -> np.ndarray:
+        """The model's per-map means of a request's rows of one stat (memoised for a few rows: a row decides
+        its mean under one model version)."""
+        model = self.models.bundles[version].stats[stat]
+        if len(rows) > _MEMO_ROWS_UP_TO:
+            return model.predict_mean(rows)
+        memo_key = (version, stat, rows.tobytes())
+        means = self.means_memo.get(memo_key)
+        if means is None:
+            means = model.predict_mean(rows)
+            self.means_memo.put(memo_key, means)
+        return means
+
+    def _explain(self, stat: str, version: str, rows: np.ndarray, first_row: np.ndarray, stats: np.ndarray,
                  out: list[list[str]]) -> None:
-        """The top feature contributions (pred_contrib) of each request's first map, once per distinct row."""
+        """The top feature contributions (pred_contrib) of each request's first map, once per distinct row
+        (and once per row and model version while the row stays in the memo)."""
         mine = np.flatnonzero(stats == stat)
-        distinct: dict[bytes, int] = {}
-        which = [distinct.setdefault(rows[first_row[j]].tobytes(), len(distinct)) for j in mine]
-        unique_rows = np.empty((len(distinct), rows.shape[1]))
-        for row_bytes, index in distinct.items():
-            unique_rows[index] = np.frombuffer(row_bytes)
-        texts = top_contributions(model.contributions(unique_rows), unique_rows, stat)
-        for j, index in zip(mine, which):
-            out[j] = list(texts[index])
+        texts: dict[bytes, list[str]] = {}
+        missing: list[bytes] = []
+        for j in mine:
+            row_bytes = rows[first_row[j]].tobytes()
+            if row_bytes not in texts:
+                known = self.explanation_memo.get((version, stat, row_bytes))
+                texts[row_bytes] = known
+                if known is None:
+                    missing.append(row_bytes)
+        if missing:
+            unique_rows = np.frombuffer(b"".join(missing)).reshape(len(missing), rows.shape[1])
+            model = self.models.bundles[version].stats[stat]
+            for row_bytes, words in zip(missing, top_contributions(model.contributions(unique_rows), unique_rows,
+                                                                   stat)):
+                texts[row_bytes] = words
+                self.explanation_memo.put((version, stat, row_bytes), words)
+        for j in mine:
+            out[j] = list(texts[rows[first_row[j]].tobytes()])
 
     # --- win probabilities ---------------------------------------------------------------------------
     def _map_win_probabilities(self, teams: list[dict], opponents: list[dict], best_of: list[int],

@@ -160,3 +160,28 @@ def test_a_tournament_changes_nothing_and_says_it_is_not_used(predictor):
         {k: v for k, v in plain.items() if k != "reasoning"}
     assert with_tournament["reasoning"][:-1] == plain["reasoning"]
     assert "'Worlds' is not a model input" in with_tournament["reasoning"][-1]
+
+
+def test_a_memoised_answer_equals_a_fresh_one(predictor):
+    """The means and explanations are memoised by model row: a repeated request hits the memo and gets
+    exactly the answer a predictor with empty memos computes; a batch answers each request as asked alone."""
+    service, _ = predictor
+    names = [p["name"] for p in service.search_players("")[:3]]
+    requests = [SingleRequest(name, stat, 2.5, 1, maps) for name in names for stat in ("kills", "assists")
+                for maps in (1, 2)]
+    first = [service.single(r) for r in requests]
+    hits = service.means_memo.hits, service.explanation_memo.hits
+    again = [service.single(r) for r in requests]
+    assert again == first
+    assert service.means_memo.hits - hits[0] == len(requests)
+    assert service.explanation_memo.hits - hits[1] == len(requests)
+    fresh = Predictor(service.store.client, service.models, clock=lambda: NOW)
+    assert [fresh.single(r) for r in requests] == first
+    assert fresh.many(requests) == first
+
+
+def test_the_live_clock_is_the_current_minute():
+    from outscaled.online.predictor import this_minute
+
+    moment = this_minute()
+    assert moment.second == 0 and moment.microsecond == 0 and moment.tzinfo is None
