@@ -24,6 +24,7 @@ class LoadResult:
     indices: list[int] = field(default_factory=list)  # which planned request (i: sent at i / rate s)
     completed: list[float] = field(default_factory=list)  # when each response arrived, seconds from the start
     started: float = 0.0  # time.perf_counter() at the start (request 0's planned send time)
+    service: list[float] = field(default_factory=list)  # per response, its Server-Timing (s; NaN without one)
 
 
 def request_bytes(host: str, path: str, body: dict | None = None) -> bytes:
@@ -36,12 +37,13 @@ def request_bytes(host: str, path: str, body: dict | None = None) -> bytes:
     return head + payload
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """The status, and whether the server closes the connection after this response."""
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, float]:
+    """The status, whether the server closes the connection after this response, and the time the service
+    says it spent (its Server-Timing header, seconds; NaN without one)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split()[1])
-    length, closing = 0, False
+    length, closing, service = 0, False, float("nan")
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
@@ -49,9 +51,11 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
             length = int(value)
         elif name == b"connection":
             closing = value.strip().lower() == b"close"
+        elif name == b"server-timing" and b"dur=" in value:
+            service = float(value.partition(b"dur=")[2].split(b";")[0].split(b",")[0]) / 1000
     if length:
         await reader.readexactly(length)
-    return status, closing
+    return status, closing, service
 
 
 async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
@@ -73,6 +77,7 @@ async def open_loop_requests(base_url: str, requests: list[bytes], rate: float, 
     statuses: list[int] = []
     indices: list[int] = []
     completed: list[float] = []
+    service: list[float] = []
     errors = 0
 
     async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -85,14 +90,15 @@ async def open_loop_requests(base_url: str, requests: list[bytes], rate: float, 
                 planned = start + i / rate
                 writer.write(requests[i % len(requests)])
                 try:
-                    status, closing = await _read_response(reader)
+                    status, closing, spent = await _read_response(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):
-                    status, closing = 0, True
+                    status, closing, spent = 0, True, float("nan")
                 now = time.perf_counter()
                 latencies.append(now - planned)
                 completed.append(now - start)
                 statuses.append(status)
                 indices.append(i)
+                service.append(spent)
                 errors += status != 200
                 if closing:  # the server asked for a new connection (or dropped this one), as HTTP clients do
                     writer.close()
@@ -121,7 +127,7 @@ async def open_loop_requests(base_url: str, requests: list[bytes], rate: float, 
     for _ in workers:
         queue.put_nowait(-1)
     await asyncio.gather(*workers)
-    return LoadResult(latencies, errors, time.perf_counter() - start, statuses, indices, completed, start)
+    return LoadResult(latencies, errors, time.perf_counter() - start, statuses, indices, completed, start, service)
 
 
 def run_open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,

@@ -74,6 +74,9 @@ def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float,
     print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(result.latencies) / result.elapsed:7.0f} req/s done, "
           f"{percentiles(result.latencies)}  errors {result.errors}  (connections per worker "
           f"{split[0] if split else 'unknown'}; {host_speed()})")
+    spent = [t for t in result.service if t == t]
+    if spent:
+        print(f"    of which in the service (Server-Timing)     {percentiles(spent)}")
 
 
 def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:

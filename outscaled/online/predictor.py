@@ -61,15 +61,16 @@ def _distribution_key(request: SingleRequest) -> tuple:
             request.position)
 
 
-def this_minute() -> datetime:
-    """The moment a live snapshot's answers are computed as of: the current minute (naive UTC). Days since a
-    player's last game and since the patch move by at most 1/1440 within it, so the same request within a
-    minute gets the same answer, and its model rows are the same (they are memoised by row)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+def this_hour() -> datetime:
+    """The moment a live snapshot's answers are computed as of: the start of the current hour (naive UTC).
+    Days since a player's last game and since the patch (the only features that move with the clock) move
+    by at most 1/24 of a day within it, so the same request within the hour gets the same answer, and its
+    model rows are the same (they are memoised by row). Still before the series: nothing leaks."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
 
 
 class Predictor:
-    def __init__(self, client: redis.Redis, models: Models, clock=this_minute):
+    def __init__(self, client: redis.Redis, models: Models, clock=this_hour):
         self.store = SnapshotStore(client)
         self.models = models
         self.clock = clock

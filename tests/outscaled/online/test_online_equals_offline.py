@@ -180,8 +180,8 @@ def test_a_memoised_answer_equals_a_fresh_one(predictor):
     assert fresh.many(requests) == first
 
 
-def test_the_live_clock_is_the_current_minute():
-    from outscaled.online.predictor import this_minute
+def test_the_live_clock_is_the_current_hour():
+    from outscaled.online.predictor import this_hour
 
-    moment = this_minute()
-    assert moment.second == 0 and moment.microsecond == 0 and moment.tzinfo is None
+    moment = this_hour()
+    assert (moment.minute, moment.second, moment.microsecond, moment.tzinfo) == (0, 0, 0, None)
