@@ -5,12 +5,15 @@ in an append-only file under the home, so the next start has the same snapshot."
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -29,6 +32,20 @@ def embedded_url(settings: Settings) -> str:
 
 def redis_url(settings: Settings) -> str:
     return settings.redis_url or embedded_url(settings)
+
+
+@contextmanager
+def _starting(settings: Settings) -> Iterator[None]:
+    """One starter at a time per home: every process (and supervisor) that may start the embedded server
+    checks and starts it under this lock, so two of them on one home never start two servers."""
+    folder = _embedded_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "start.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _spawn(settings: Settings) -> subprocess.Popen:
@@ -76,9 +93,12 @@ def start_embedded(settings: Settings, timeout: float = 10.0) -> str:
     url = embedded_url(settings)
     if _ping(url):
         return url
-    if _server_pid(settings) is not None:  # running but not answering yet (loading): never start a second
-        return _await(url, settings, None, timeout)
-    return _await(url, settings, _spawn(settings), timeout)
+    with _starting(settings):  # another process may be starting it right now: look again under the lock
+        if _ping(url):
+            return url
+        if _server_pid(settings) is not None:  # running but not answering yet (loading): never start a second
+            return _await(url, settings, None, timeout)
+        return _await(url, settings, _spawn(settings), timeout)
 
 
 def stop_embedded(settings: Settings) -> None:
@@ -103,7 +123,9 @@ class Supervisor:
     (killed, crashed: its pid file is left behind). A server stopped on purpose (`stop_embedded`, SHUTDOWN:
     the pid file is gone) stays stopped, as systemd's Restart=on-failure would have it.
 
-    A server this supervisor restarted is its thread's child and is stopped with it."""
+    A server this supervisor restarted is its thread's child and is stopped with it. Several supervisors on
+    one home (two services, a service and the UI) restart it once: the first takes the start lock and
+    starts it, the others find it answering when they get the lock."""
 
     def __init__(self, settings: Settings, interval: float = 0.2):
         self.settings, self.interval = settings, interval
@@ -133,8 +155,11 @@ class Supervisor:
             if not pid_file.exists():
                 continue  # stopped on purpose
             try:
-                self._own = _spawn(self.settings)
-                _await(url, self.settings, self._own, 10.0)
+                with _starting(self.settings):
+                    if _ping(url) or _server_pid(self.settings) is not None or not pid_file.exists():
+                        continue  # another supervisor restarted it (or someone stopped it) meanwhile
+                    self._own = _spawn(self.settings)
+                    _await(url, self.settings, self._own, 10.0)
                 self.restarts += 1
                 print(f"outscaled: restarted the embedded redis-server (pid {self._own.pid})", file=sys.stderr,
                       flush=True)
