@@ -77,6 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     snapshot_commands.add_parser("list")
     snapshot_commands.add_parser("rollback", help="switch back to the previous complete snapshot")
 
+    keys = command("keys", help="API keys of the prediction service: create, list, revoke, purge")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="a new key (shown once) with a role")
+    create.add_argument("--role", choices=("reader", "admin"), required=True)
+    create.add_argument("--name", default="", help="who or what the key is for")
+    key_commands.add_parser("list", help="every key: id, name, role, created, revoked (never the secret)")
+    revoke = key_commands.add_parser("revoke", help="the key stops working (within seconds on every worker)")
+    revoke.add_argument("key", help="the key id (or the whole key)")
+    purge = key_commands.add_parser("purge", help="delete every stored prediction row and rate-limit state of a key")
+    purge.add_argument("key", help="the key id (or the whole key)")
+
+    analytics = command("analytics", help="run read-only SQL on the analytics store (logged predictions)")
+    analytics.add_argument("query")
+    analytics.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
     ui = command("ui", help="open the Dagster UI (dagster dev) on this OUTSCALED_HOME")
     ui.add_argument("--port", type=int, default=3000)
 
@@ -90,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, redis_was_running = None, True
     try:
         handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
-                    "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots}
+                    "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots,
+                    "keys": _keys, "analytics": _analytics}
         return handlers[args.command](args)
     except Exception as error:  # every command ends with the platform's own message; the trace only if asked
         _report(error, debug=getattr(args, "debug", False))
@@ -111,6 +127,18 @@ def _report(error: Exception, debug: bool) -> None:
         sys.stderr.flush()
     message = str(error).strip() or error.__class__.__name__
     console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from outscaled.platform.keys_cli import run  # API keys: outscaled/platform
+
+    return run(args, load_settings(), console)
+
+
+def _analytics(args: argparse.Namespace) -> int:
+    from outscaled.analytics.cli import run  # the analytics store: outscaled/analytics
+
+    return run(args, load_settings(), console)
 
 
 def _date_orders(pairs: list[str]) -> dict[str, str]:
