@@ -8,7 +8,7 @@ itself may be read-only. Production services are configured with environment var
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -35,6 +35,17 @@ class Settings:
     clickhouse_url: str | None  # None: embedded chdb under `home`
     service_workers: int  # prediction service processes (one per core by default)
     service_metrics: bool  # BentoML's Prometheus middleware: ~0.5 ms CPU per request, off unless asked for
+    # Keys, roles and limits (outscaled/platform): auth is on unless OUTSCALED_AUTH=off says otherwise.
+    auth: bool
+    keys_uri: str  # SQLAlchemy URI of the API-key table: the SQL catalog's database unless told otherwise
+    key_cache_seconds: float  # a revoked key stops working within this many seconds
+    jwt_secret: str | None = field(repr=False)  # HS256/384/512; kept out of repr (logs, tracebacks)
+    jwt_public_key: str | None  # PEM (or a path to one) for RS256/ES256 and friends
+    jwt_algorithm: str
+    jwt_audience: str
+    jwt_issuer: str | None
+    rate_reader: str  # "20/s,burst=40"; "off" for no limit
+    rate_admin: str
 
     @property
     def landing_dir(self) -> Path:
@@ -75,6 +86,13 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def _switch(name: str, default: str) -> bool:
+    value = (_env(name, default) or default).lower()
+    if value not in ("1", "on", "true", "yes", "0", "off", "false", "no"):
+        raise RuntimeError(f"{name} is on or off, got {value!r}")
+    return value in ("1", "on", "true", "yes")
+
+
 def load_settings() -> Settings:
     environment = Environment(_env("OUTSCALED_ENV", "local"))
     # The default home sits at the project root whatever the working directory (dbt runs in transforms/).
@@ -86,16 +104,32 @@ def load_settings() -> Settings:
             "OUTSCALED_ENV=prod needs OUTSCALED_CATALOG_URI (postgresql://… or https://… REST) and "
             "OUTSCALED_WAREHOUSE (s3://…); the embedded sqlite catalog and file:// warehouse are for local/ci."
         )
+    catalog_type = "rest" if catalog_uri.startswith(("http://", "https://")) else "sql"
+    keys_uri = _env("OUTSCALED_KEYS_URI", catalog_uri if catalog_type == "sql" else f"sqlite:///{home / 'keys.db'}")
+    if environment is Environment.PROD and keys_uri.startswith("sqlite"):
+        raise RuntimeError("OUTSCALED_ENV=prod keeps API keys in a shared database: set OUTSCALED_KEYS_URI "
+                           "(postgresql://…) when the catalog is a REST catalog")
+    jwt_secret, jwt_public_key = _env("OUTSCALED_JWT_SECRET"), _env("OUTSCALED_JWT_PUBLIC_KEY")
     return Settings(
         environment=environment,
         home=home,
         catalog_name=_env("OUTSCALED_CATALOG_NAME", "outscaled"),
         catalog_uri=catalog_uri,
-        catalog_type="rest" if catalog_uri.startswith(("http://", "https://")) else "sql",
+        catalog_type=catalog_type,
         warehouse=warehouse,
         watch_dir=Path(_env("OUTSCALED_WATCH_DIR", str(home / "inbox"))).expanduser().resolve(),
         redis_url=_env("REDIS_URL"),
         clickhouse_url=_env("CLICKHOUSE_URL"),
         service_workers=int(_env("OUTSCALED_SERVICE_WORKERS", str(os.cpu_count() or 1))),
         service_metrics=_env("OUTSCALED_SERVICE_METRICS", "0") in ("1", "true", "yes"),
+        auth=_switch("OUTSCALED_AUTH", "on"),
+        keys_uri=keys_uri,
+        key_cache_seconds=float(_env("OUTSCALED_KEY_CACHE_SECONDS", "5")),
+        jwt_secret=jwt_secret,
+        jwt_public_key=jwt_public_key,
+        jwt_algorithm=_env("OUTSCALED_JWT_ALGORITHM", "RS256" if jwt_public_key and not jwt_secret else "HS256"),
+        jwt_audience=_env("OUTSCALED_JWT_AUDIENCE", "outscaled"),
+        jwt_issuer=_env("OUTSCALED_JWT_ISSUER"),
+        rate_reader=_env("OUTSCALED_RATE_READER", "20/s,burst=40"),
+        rate_admin=_env("OUTSCALED_RATE_ADMIN", "100/s,burst=200"),
     )
