@@ -8,6 +8,8 @@ the model rows outscaled.features.rows (the same builder training uses).
 from __future__ import annotations
 
 import difflib
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +26,7 @@ from outscaled.models.distributions import (
 )
 from outscaled.models.layers import LAYERS, normalise_champion
 from outscaled.online import inputs as request_inputs
+from outscaled.online.arms import ANONYMOUS, CHALLENGER, CHAMPION, Split, SplitCache, arm_for
 from outscaled.online.inputs import Resolved
 from outscaled.online.memo import Memo
 from outscaled.online.reasoning import adjustment_text, caveats, top_contributions, tournament_note
@@ -52,9 +55,10 @@ _MEMO_ROWS_UP_TO = 32  # a request's rows of one stat up to this many: their mea
 _MEMO_CAPACITY = 20_000  # entries per memo (means blocks; explanations): a few MB
 
 
-def _distribution_key(request: SingleRequest) -> tuple:
-    """What decides a request's distribution: everything but its line (the tournament is not a feature)."""
-    return (normalise(request.player), request.stat, request.map_start, request.map_end,
+def _distribution_key(request: SingleRequest, version: str) -> tuple:
+    """What decides a request's distribution: the model version and everything but its line (the
+    tournament is not a feature)."""
+    return (version, normalise(request.player), request.stat, request.map_start, request.map_end,
             normalise(request.opponent) if request.opponent else None,
             normalise_champion(request.champion) if request.champion else None, request.best_of,
             request.league, normalise(request.team) if request.team else None, request.patch, request.playoffs,
@@ -70,10 +74,16 @@ def this_hour() -> datetime:
 
 
 class Predictor:
-    def __init__(self, client: redis.Redis, models: Models, clock=this_hour):
+    def __init__(self, client: redis.Redis, models: Models, clock=this_hour,
+                 loader: Callable[[str], Bundle] | None = None):
+        """`loader` loads a model version that a split names and this process has not loaded (in a thread:
+        the split takes effect once it is loaded; without a loader, only loaded versions are split to)."""
         self.store = SnapshotStore(client)
         self.models = models
         self.clock = clock
+        self.splits = SplitCache(client)
+        self._loader = loader
+        self._loading: set[str] = set()
         self._state_cache: tuple[int, dict[str, np.ndarray]] = (-1, {})  # per snapshot: player key -> state row
         self.means_memo = Memo(_MEMO_CAPACITY)  # (version, stat, rows) -> the model's means of those rows
         self.explanation_memo = Memo(_MEMO_CAPACITY)  # (version, stat, row) -> its top contributions in words
@@ -155,23 +165,23 @@ class Predictor:
         return self.models.serving[model]
 
     # --- stat lines ----------------------------------------------------------------------------------
-    def single(self, request: SingleRequest) -> dict[str, Any]:
+    def single(self, request: SingleRequest, caller: str = ANONYMOUS) -> dict[str, Any]:
         try:
-            answer = self.many([request])[0]
+            answer = self.many([request], caller)[0]
         except RequestError as error:  # many() names the field as in a batch: requests[0].champion
             raise RequestError(error.field.split(".", 1)[-1], error.message) from error
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    def _check_champions(self, requests: list[SingleRequest]) -> None:
+    def _check_champions(self, requests: list[SingleRequest], versions: list[str]) -> None:
         """An unknown champion is a bad field (422) with the closest names, never a silent factor 1. A champion
         in the snapshot's games but without out-of-fold evidence in the model (e.g. new since training) is
         known: its layers keep factor 1 and the reasoning says there are too few games."""
         self.store.snapshot_id()  # loads the snapshot's champions
         snapshot_champions = self.store.champions
         for i, r in enumerate(requests):
-            layers = self.models.bundles[self.models.serving[r.stat]].layers
+            layers = self.models.bundles[versions[i]].layers
             if not r.champion or layers is None:
                 continue
             name = normalise_champion(r.champion)
@@ -182,50 +192,114 @@ class Predictor:
                 raise RequestError(f"requests[{i}].champion",
                                    f"unknown champion '{echo(r.champion)}' (closest: {names})")
 
-    def many(self, requests: list[SingleRequest]) -> list[dict[str, Any] | NotFound]:
-        """Answers in order (a NotFound in place of an unknown player or team). One MGET for all players and
-        teams; requests that differ only in their line share one distribution (a slate asks several lines
-        of each player's total); the rows of every map of every distribution built at once; one LightGBM
-        call per stat; contributions once per distinct row; the map-range sums together."""
+    # --- A/B and shadow (outscaled.online.arms) ----------------------------------------------------------
+    def live_splits(self) -> dict[str, Split]:
+        """The splits in force: those whose challenger this process has loaded (others are loaded in the
+        background by `loader`, and split to once they are)."""
+        live = {}
+        for stat, split in self.splits.current().items():
+            bundle = self.models.bundles.get(split.version)
+            if bundle is not None and stat in bundle.stats:
+                live[stat] = split
+            elif bundle is None:
+                self._load_in_background(split.version)
+        return live
+
+    def _load_in_background(self, version: str) -> None:
+        if self._loader is None or version in self._loading:
+            return
+        self._loading.add(version)
+
+        def load() -> None:
+            try:
+                self.models.bundles[version] = self._loader(version)
+            except Exception as error:  # a bad version name: the split stays out of force, and says why
+                print(f"outscaled: cannot load model version {version} for a split: {error}", flush=True)
+
+        threading.Thread(target=load, name=f"load-{version}", daemon=True).start()
+
+    def arms(self, requests: list[SingleRequest], caller: str = ANONYMOUS) -> tuple[list[str], list[str]]:
+        """Per request: the model version that answers it and its arm (the caller's, sticky per stat)."""
+        splits = self.live_splits()
+        versions, arms = [], []
+        for r in requests:
+            split = splits.get(r.stat)
+            if split is not None and not split.shadow and arm_for(caller, r.stat, split.weight) == CHALLENGER:
+                versions.append(split.version)
+                arms.append(CHALLENGER)
+            else:
+                versions.append(self._serving(r.stat))
+                arms.append(CHAMPION)
+        return versions, arms
+
+    def shadow(self, requests: list[SingleRequest]) -> list[dict[str, Any] | None]:
+        """The challenger's answers to the requests whose stat has a shadow split (None for the others, and
+        for what the challenger cannot answer); scored after the caller has its answer, never returned."""
+        splits = self.live_splits()
+        chosen = [i for i, r in enumerate(requests) if r.stat in splits and splits[r.stat].shadow]
+        out: list[dict[str, Any] | None] = [None] * len(requests)
+        if chosen:
+            answers = self._answer([requests[i] for i in chosen], [splits[requests[i].stat].version for i in chosen],
+                                   ["shadow"] * len(chosen))
+            for i, answer in zip(chosen, answers):
+                out[i] = answer if isinstance(answer, dict) else None
+        return out
+
+    def many(self, requests: list[SingleRequest], caller: str = ANONYMOUS) -> list[dict[str, Any] | NotFound]:
+        """Answers in order (a NotFound in place of an unknown player or team), each from its caller's arm."""
         for stat in {r.stat for r in requests}:
             self._serving(stat)
-        self._check_champions(requests)
+        versions, arms = self.arms(requests, caller)
+        return self._answer(requests, versions, arms)
+
+    def _answer(self, requests: list[SingleRequest], versions: list[str], arms: list[str]
+                ) -> list[dict[str, Any] | NotFound]:
+        """Answers from the given model versions. One MGET for all players and teams; requests that differ
+        only in their line share one distribution (a slate asks several lines of each player's total); the
+        rows of every map of every distribution built at once; one LightGBM call per stat and version;
+        contributions once per distinct row; the map-range sums together."""
+        self._check_champions(requests, versions)
         snapshot, found = self._lookup(requests)
         answers: list[Any] = [f if isinstance(f, NotFound) else None for f in found]
         served = [i for i, f in enumerate(found) if not isinstance(f, NotFound)]
         if not served:
             return answers
         shared: dict[tuple, int] = {}
-        distribution = np.array([shared.setdefault(_distribution_key(requests[i]), len(shared)) for i in served])
+        distribution = np.array([shared.setdefault(_distribution_key(requests[i], versions[i]), len(shared))
+                                 for i in served])
         first: dict[int, int] = {}  # distribution -> its first request
         for i, d in zip(served, distribution.tolist()):
             first.setdefault(d, i)
         resolved: list[Resolved] = [found[first[d]] for d in range(len(shared))]  # one per distribution
         chosen = [r.request for r in resolved]
+        version_of = [versions[first[d]] for d in range(len(shared))]  # per distribution
         now = self.clock()
         rows, owner = self._rows(resolved, now)
         first_row = np.searchsorted(owner, np.arange(len(chosen)))
-        stats = np.array([r.stat for r in chosen])
+        groups = np.array([f"{r.stat}@{v}" for r, v in zip(chosen, version_of)])  # (stat, version) of each
         means = np.empty(len(rows))
         lines = np.array([requests[i].line for i in served])
         summaries: dict[int, tuple[float, int, int]] = {}
         p_over = np.empty(len(served))
         reasons: list[list[str]] = [[] for _ in chosen]
         adjustments: list[list[str]] = [[] for _ in chosen]
-        asked_stats = list(dict.fromkeys(stats.tolist()))
+        asked = list(dict.fromkeys(groups.tolist()))
         summing = []
-        for stat in asked_stats:
-            bundle = self.models.bundles[self.models.serving[stat]]
-            mine = stats[owner] == stat
-            factor, modes = self._adjust(stat, bundle, resolved, adjustments)
-            means[mine] = self._means(stat, self.models.serving[stat], rows[mine]) * factor[owner[mine]]
+        for group in asked:
+            stat, version = group.split("@", 1)
+            bundle = self.models.bundles[version]
+            members = np.flatnonzero(groups == group)
+            mine = groups[owner] == group
+            factor, modes = self._adjust(stat, bundle, resolved, adjustments, members.tolist())
+            means[mine] = self._means(stat, version, rows[mine]) * factor[owner[mine]]
             work = (stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
             if len(chosen) >= _BACKGROUND_FROM:  # numpy releases the GIL: the sums run beside the rest; each
                 summing.append(_SUMMING_POOL.submit(self._summarise, *work))  # reads only its stat's rows
             else:
                 self._summarise(*work)
-        for stat in asked_stats:
-            self._explain(stat, self.models.serving[stat], rows, first_row, stats, reasons)
+        for group in asked:
+            stat, version = group.split("@", 1)
+            self._explain(stat, version, rows, first_row, np.flatnonzero(groups == group), reasons)
         for done in summing:
             done.result()
         p_map = self._p_map_for(resolved, now)
@@ -238,7 +312,7 @@ class Predictor:
                 r.player.get("player_name"), (r.team or {}).get("team_name") or r.player.get("team_name"),
                 [request.map_start, request.map_end], round(expected, 3), [low, high],
                 round(probability_maps_played(p_map[d], r.best_of, request.map_end), 4),
-                self.models.serving[request.stat], games, r.assumptions,
+                version_of[d], games, r.assumptions,
                 reasons[d] + adjustments[d] + caveats(games, request.opponent, r.assumptions.get("opponent"))))
         for i, d, over in zip(served, distribution.tolist(), p_over.tolist()):
             r = requests[i]
@@ -248,18 +322,19 @@ class Predictor:
                 "expected": expected, "p_over": round(over, 4), "p_under": round(1 - over, 4),
                 "pick": "over" if over > 0.5 else "under", "confidence": round(max(over, 1 - over), 4),
                 "interval": list(interval), "p_all_maps_played": all_maps, "model_version": version,
+                "arm": arms[i],
                 "snapshot_id": snapshot, "sample_size": games, "assumptions": assumptions,
                 "reasoning": [*reasoning, tournament_note(r.tournament)] if r.tournament else list(reasoning),
             }
         return answers
 
-    def _adjust(self, stat: str, bundle: Bundle, resolved: list[Resolved],
-                out: list[list[str]]) -> tuple[np.ndarray, dict[int, str]]:
-        """Per request: the layers' factor on every map's mean (1 for other stats) and the calibration mode
-        ("meta" before the draft, "post_draft" with a champion; "model" for a bundle without layers); the
-        adjustments in words go to `out`."""
+    def _adjust(self, stat: str, bundle: Bundle, resolved: list[Resolved], out: list[list[str]],
+                mine: list[int]) -> tuple[np.ndarray, dict[int, str]]:
+        """Per request of `mine` (the distributions this bundle answers for this stat): the layers' factor
+        on every map's mean (1 for the others) and the calibration mode ("meta" before the draft,
+        "post_draft" with a champion; "model" for a bundle without layers); the adjustments in words go to
+        `out`."""
         factor = np.ones(len(resolved))
-        mine = [j for j, r in enumerate(resolved) if r.request.stat == stat]
         if bundle.layers is None:
             for j in mine:
                 if resolved[j].request.champion:
@@ -324,11 +399,10 @@ class Predictor:
             self.means_memo.put(memo_key, means)
         return means
 
-    def _explain(self, stat: str, version: str, rows: np.ndarray, first_row: np.ndarray, stats: np.ndarray,
+    def _explain(self, stat: str, version: str, rows: np.ndarray, first_row: np.ndarray, mine: np.ndarray,
                  out: list[list[str]]) -> None:
-        """The top feature contributions (pred_contrib) of each request's first map, once per distinct row
-        (and once per row and model version while the row stays in the memo)."""
-        mine = np.flatnonzero(stats == stat)
+        """The top feature contributions (pred_contrib) of the first map of each distribution in `mine`,
+        once per distinct row (and once per row and model version while the row stays in the memo)."""
         texts: dict[bytes, list[str]] = {}
         missing: list[bytes] = []
         for j in mine:
@@ -417,21 +491,22 @@ class Predictor:
                 "elo": {"team_a": a.get("elo"), "team_b": b.get("elo")},
                 "assumptions": {"team_a_side": team_a_side or "unknown: averaged over blue and red",
                                 "as_of": self.store.meta().get("as_of") or "now"},
-                "model_version": self.models.serving["win"], "snapshot_id": snapshot}
+                "model_version": self.models.serving["win"], "arm": CHAMPION, "snapshot_id": snapshot}
 
     # --- the P(over) curve and status ----------------------------------------------------------------
     def curve(self, player: str, stat: str, map_start: int, map_end: int, opponent: str | None = None,
-              best_of: int | None = None) -> dict[str, Any]:
+              best_of: int | None = None, caller: str = ANONYMOUS) -> dict[str, Any]:
         if best_of is not None and map_end > best_of:
             raise RequestError("map_end", f"map {map_end} is not played in a best-of-{best_of}")
         request = SingleRequest(player, stat, 0.5, map_start, map_end, opponent=opponent, best_of=best_of)
         self._serving(stat)
+        [version], [arm] = self.arms([request], caller)
         snapshot, [found] = self._lookup([request])
         if isinstance(found, NotFound):
             raise found
-        bundle = self.models.bundles[self.models.serving[stat]]
+        bundle = self.models.bundles[version]
         model = bundle.stats[stat]
-        factor, modes = self._adjust(stat, bundle, [found], [[]])  # the patch layer, as in single()
+        factor, modes = self._adjust(stat, bundle, [found], [[]], [0])  # the patch layer, as in single()
         means = model.predict_mean(self._rows([found], self.clock())[0]) * factor[0]
         base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
         top = max(int(base.interval_80[1] * 1.6) + 2, 6)
@@ -442,7 +517,7 @@ class Predictor:
         calibrated = np.minimum.accumulate(calibrated)  # keep the curve monotone after calibration
         return {"player": found.player.get("player_name"), "stat": stat, "maps": [map_start, map_end],
                 "expected": round(base.expected, 3), "snapshot_id": snapshot, "assumptions": found.assumptions,
-                "model_version": self.models.serving[stat],
+                "model_version": version, "arm": arm,
                 "curve": [{"line": x, "p_over": round(float(p), 4)} for x, p in zip(lines, calibrated)]}
 
     def status(self) -> dict[str, Any]:
@@ -451,6 +526,8 @@ class Predictor:
             redis_ok = True
         except Unavailable:
             meta, redis_ok = {}, False
-        return {"serving": self.models.serving, "snapshot_id": meta.get("snapshot_id"),
+        splits = {stat: {"version": s.version, "weight": s.weight, "shadow": s.shadow,
+                         "loaded": s.version in self.models.bundles} for stat, s in self.splits.current().items()}
+        return {"serving": self.models.serving, "splits": splits, "snapshot_id": meta.get("snapshot_id"),
                 "snapshot_as_of": meta.get("as_of"), "snapshot_created_at": meta.get("created_at"),
                 "redis": "ok" if redis_ok else "unreachable"}
