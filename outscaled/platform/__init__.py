@@ -1,0 +1,1 @@
+"""The platform layer of the prediction service: API keys, JWT bearer tokens, roles and rate limits."""
