@@ -63,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     promote = model_commands.add_parser("promote", help="make VERSION the champion of every model")
     promote.add_argument("version")
     model_commands.add_parser("rollback", help="switch each model back to its previously promoted version")
+    split = model_commands.add_parser("split", help="A/B: answer a WEIGHT share of callers of STAT from VERSION "
+                                                    "(0 ends the split); --shadow: score VERSION on every request "
+                                                    "without returning it")
+    split.add_argument("stat", choices=("kills", "deaths", "assists", "cs"))
+    split.add_argument("version")
+    split.add_argument("weight", type=float)
+    split.add_argument("--shadow", action="store_true")
 
     evaluate = command("evaluate", help="score the champion models on your own files (a scratch copy)")
     evaluate.add_argument("--data", action="append", type=Path, required=True, help="file or folder (repeatable)")
@@ -292,6 +299,8 @@ def _models(args: argparse.Namespace) -> int:
     from outscaled.models import registry
 
     catalog = open_catalog(load_settings())
+    if args.models_command == "split":
+        return _split(args, registry.read_registry(catalog))
     if args.models_command == "promote":
         registry.promote(catalog, args.version)
         console.print(f"{args.version} is now the champion of every model")
@@ -311,6 +320,27 @@ def _models(args: argparse.Namespace) -> int:
                       f"{scores.get('log_loss', float('nan')):.4f}", f"{scores.get('ece', float('nan')):.4f}",
                       row["reason"] or "")
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return 0
+
+
+def _split(args: argparse.Namespace, registry_frame) -> int:
+    from outscaled.online.arms import Split, read_splits, write_split
+    from outscaled.online.redis_server import connect
+
+    if not 0.0 <= args.weight <= 1.0:
+        raise ValueError(f"WEIGHT is the challenger's share of callers, from 0 to 1; got {args.weight}")
+    known = registry_frame.filter((registry_frame["model"] == args.stat) & (registry_frame["version"] == args.version))
+    if known.is_empty():
+        raise ValueError(f"no version {args.version} of the {args.stat} model in gold.model_registry "
+                         "(see `outscaled models list`)")
+    client = connect(load_settings())
+    write_split(client, Split(args.stat, args.version, 0.0 if args.shadow else args.weight, args.shadow))
+    splits = read_splits(client)
+    if not splits:
+        console.print("no splits: every model answers from its champion")
+    for stat, current in sorted(splits.items()):
+        how = "shadow (scored, not returned)" if current.shadow else f"{current.weight:.0%} of callers"
+        console.print(f"{stat}: challenger {current.version}, {how}; the service picks it up within a second")
     return 0
 
 

@@ -101,3 +101,18 @@ def test_a_shadow_challenger_is_scored_and_never_returned(predictor):
     assert shadow[0]["p_over"] == answers[0][0]["p_over"]  # same files, same numbers
     write_split(client, Split("kills", CHALLENGER_VERSION, 0.0))  # weight 0, not shadow: cleared
     assert "kills" not in read_splits(client)
+
+
+def test_the_split_command_checks_the_version_and_writes_the_split(served_home, capsys, predictor):
+    from outscaled.cli import main
+
+    service, client = predictor
+    version = service.models.serving["kills"]
+    with environment(OUTSCALED_HOME=str(served_home), REDIS_URL=None):
+        assert main(["models", "split", "kills", "v-nowhere", "0.2"]) == 1
+        assert "no version v-nowhere of the kills model" in capsys.readouterr().err
+        assert main(["models", "split", "kills", version, "1.5"]) == 1
+        assert main(["models", "split", "kills", version, "0.2"]) == 0
+        assert read_splits(client)["kills"] == Split("kills", version, 0.2)
+        assert main(["models", "split", "kills", version, "0"]) == 0
+    assert "kills" not in read_splits(client)
