@@ -2,6 +2,7 @@
 
 from dagster import Definitions, load_assets_from_modules
 
+import assets.analytics
 import assets.bronze
 import assets.drift
 import assets.models
@@ -17,7 +18,7 @@ from orchestration.sensors import (
 )
 
 all_assets = load_assets_from_modules([assets.bronze, assets.transforms, assets.drift, assets.models, assets.monitoring,
-                                        assets.online])
+                                        assets.online, assets.analytics])
 all_asset_checks = gx_checks
 
 defs = Definitions(

@@ -67,7 +67,7 @@ def test_the_scan_sees_the_imports():
     sources = _sources()
     for importer, _, _ in RULES:
         assert any(_inside(module, importer) for module in sources), f"no modules in {importer}"
-    assert (13, "orchestration.resources") in _imports(sources["orchestration.definitions"])
+    assert (14, "orchestration.resources") in _imports(sources["orchestration.definitions"])
     assert any(name == "orchestration.definitions" for _, name in _imports(sources["outscaled.cli"]))  # in a function
 
 

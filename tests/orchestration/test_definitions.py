@@ -11,7 +11,7 @@ EXPECTED_ASSETS = {
     "silver/series", "gold/player_features", "gold/team_features", "gold/player_state_history",
     "gold/team_state_history", "gold/feature_drift", "gold/team_conceded_state_history",
     "gold/position_baseline_history", "gold/patches", "gold/team_roster_state", "gold/calibration_drift", "models/backtest",
-    "models/stat_line_models", "online/feature_snapshot",
+    "models/stat_line_models", "online/feature_snapshot", "analytics/prediction_feedback",
 }
 EXPECTED_GX_CHECKS = {"gx_bronze_player_games", "gx_bronze_team_games", "gx_silver_series",
                       "gx_gold_player_features", "gx_gold_team_features"}
@@ -24,7 +24,8 @@ def test_definitions_load_with_expected_graph(home):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     lakehouse = {k for k in keys if not k.startswith("transforms/")}
     assert lakehouse == EXPECTED_ASSETS
-    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"bronze", "silver", "gold", "models", "online"}
+    assert {graph.get(k).group_name for k in graph.get_all_asset_keys()} == {"bronze", "silver", "gold", "models", "online",
+                                                                              "analytics"}
     # the data flow: gold features depend (through the dbt graph) on the bronze tables
     upstream = graph.get(AssetKey(["gold", "player_features"])).parent_keys
     assert AssetKey(["transforms", "int_player_games"]) in upstream
