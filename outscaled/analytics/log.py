@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections import deque
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -32,8 +33,10 @@ MAX_BACKOFF = 2.0
 
 def stream_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row as the store takes it: every column present, the JSON columns as JSON text, the time in
-    epoch seconds."""
+    epoch seconds (`ts` may be given as a datetime)."""
     out = {name: row.get(name, default) for name, default in ROW_DEFAULTS.items()}
+    if isinstance(out["ts"], datetime):  # naive: UTC
+        out["ts"] = out["ts"].timestamp() if out["ts"].tzinfo else (out["ts"] - datetime(1970, 1, 1)).total_seconds()
     for name in JSON_COLUMNS:
         value = out[name]
         if not isinstance(value, str):

@@ -110,12 +110,19 @@ class QueryServer:
             def handle(self) -> None:
                 try:
                     (size,) = struct.unpack(">I", _read_exact(self.request, 4))
-                    kind, payload = _answer(store, json.loads(_read_exact(self.request, size)))
+                    request = json.loads(_read_exact(self.request, size))
+                except (ConnectionError, OSError):  # a probe (open_store checking that we answer)
+                    return
+                try:
+                    kind, payload = _answer(store, request)
                 except ReadOnlyViolation as error:
                     kind, payload = b"R", str(error).encode()
                 except Exception as error:  # the client raises it; the server stays up
                     kind, payload = b"E", str(error).encode()
-                self.request.sendall(kind + struct.pack(">Q", len(payload)) + payload)
+                try:
+                    self.request.sendall(kind + struct.pack(">Q", len(payload)) + payload)
+                except OSError:  # the client went away
+                    pass
 
         class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             daemon_threads = True
@@ -183,10 +190,48 @@ _shared_guard = threading.Lock()
 _shared: dict[str, Any] = {"store": None, "lock": None, "users": 0, "home": None}
 
 
+def _owner_answers(settings: Settings) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(socket_path(settings)))
+            return True
+        except OSError:
+            return False
+
+
+def _take_shared(settings: Settings) -> DirectStore | None:
+    """This process's embedded store: the one already open here, or a new one if the lock is free."""
+    with _shared_guard:
+        if _shared["store"] is not None and _shared["home"] == settings.home:
+            _shared["users"] += 1
+            return _shared["store"]
+        lock = OwnerLock(settings)
+        if not lock.try_acquire():
+            lock.release()
+            return None
+        try:
+            store = DirectStore(settings, connect(settings))
+        except BaseException:
+            lock.release()
+            raise
+        _shared.update(store=store, lock=lock, users=1, home=settings.home)
+        return store
+
+
+def _return_shared(store: DirectStore) -> None:
+    with _shared_guard:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            store.close()
+            _shared["lock"].release()
+            _shared.update(store=None, lock=None, home=None)
+
+
 @contextmanager
-def open_store(settings: Settings) -> Iterator[DirectStore | SocketStore]:
+def open_store(settings: Settings, timeout: float = OWNER_ANSWER_TIMEOUT) -> Iterator[DirectStore | SocketStore]:
     """The store for a block: the server at CLICKHOUSE_URL; else chdb in this process when nobody owns it
-    (released after the block), or the owner's socket when a writer owns it."""
+    (released after the block), or the owner's socket when a writer owns it. Another reader holding it
+    briefly is waited for (up to `timeout` seconds)."""
     if settings.clickhouse_url:
         store = DirectStore(settings)
         try:
@@ -194,34 +239,19 @@ def open_store(settings: Settings) -> Iterator[DirectStore | SocketStore]:
         finally:
             store.close()
         return
-    with _shared_guard:
-        if _shared["store"] is not None and _shared["home"] == settings.home:
-            _shared["users"] += 1
-            mine = _shared["store"]
-        else:
-            lock = OwnerLock(settings)
-            if not lock.try_acquire():
-                lock.release()
-                mine = None
-            else:
-                try:
-                    mine = DirectStore(settings, connect(settings))
-                except BaseException:
-                    lock.release()
-                    raise
-                _shared.update(store=mine, lock=lock, users=1, home=settings.home)
-    if mine is None:
-        yield SocketStore(settings)
-        return
+    deadline = time.monotonic() + timeout
+    while (mine := _take_shared(settings)) is None:
+        if _owner_answers(settings):
+            yield SocketStore(settings, timeout)
+            return
+        if time.monotonic() > deadline:
+            raise StoreUnavailable(f"the embedded analytics store is held by another process (pid in "
+                                   f"{_folder(settings) / 'owner.lock'}) that does not answer on {socket_path(settings)}")
+        time.sleep(0.1)
     try:
         yield mine
     finally:
-        with _shared_guard:
-            _shared["users"] -= 1
-            if _shared["users"] == 0:
-                mine.close()
-                _shared["lock"].release()
-                _shared.update(store=None, lock=None, home=None)
+        _return_shared(mine)
 
 
 @contextmanager

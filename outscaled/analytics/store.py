@@ -171,13 +171,18 @@ def _is_connection_error(error: Exception) -> bool:
     return isinstance(error, (OperationalError, OSError))
 
 
+ID_CHUNK = 1000  # request ids per lookup: a server takes query parameters in the URL
+
+
 def stored_request_ids(store: Store, table: str, request_ids: list[str]) -> set[str]:
     """Which of `request_ids` `table` already holds (the writer skips them: nothing is written twice)."""
-    if not request_ids:
-        return set()
-    found = store.query(f"SELECT DISTINCT request_id FROM {table} WHERE request_id IN {{ids:Array(String)}}",
-                        {"ids": request_ids})
-    return set(found.column("request_id").to_pylist())
+    found: set[str] = set()
+    for start in range(0, len(request_ids), ID_CHUNK):
+        chunk = request_ids[start:start + ID_CHUNK]
+        table_ = store.query(f"SELECT DISTINCT request_id FROM {table} WHERE request_id IN {{ids:Array(String)}}",
+                             {"ids": chunk})
+        found.update(table_.column("request_id").to_pylist())
+    return found
 
 
 def count(store: Store, table: str, where: str = "1", parameters: Mapping[str, Any] | None = None) -> int:
@@ -186,12 +191,23 @@ def count(store: Store, table: str, where: str = "1", parameters: Mapping[str, A
     return int(result.column("n")[0].as_py())
 
 
+PURGED_KEYS = "outscaled:analytics:purged_keys"  # a Redis set: the writer drops these keys' rows still in flight
+
+
 def purge_key(settings: Settings, key_id: str) -> int:
     """Delete every logged prediction of API key `key_id`, and its settled rows (right to deletion); returns
-    how many prediction rows were removed. The delete waits until it is applied (mutations_sync), so a query
-    right after it no longer sees them."""
-    from outscaled.analytics.owner import open_store
+    how many prediction rows were removed. The key also goes into a Redis set the writer checks, so rows
+    still in flight (in a worker's buffer or the stream) are dropped rather than written after the purge.
+    The delete waits until it is applied (mutations_sync): a query right after it no longer sees them."""
+    import redis
 
+    from outscaled.analytics.owner import open_store
+    from outscaled.online.redis_server import connect as connect_redis
+
+    try:
+        connect_redis(settings, start=False).sadd(PURGED_KEYS, key_id)
+    except (redis.RedisError, OSError):
+        pass  # Redis down: nothing is in flight to the store either until it is back; the rows stored go now
     where, parameters = "key_id = {key:String}", {"key": key_id}
     with open_store(settings) as store:
         before = count(store, PREDICTIONS, where, parameters)

@@ -23,13 +23,13 @@ import redis
 
 from outscaled.analytics.log import STREAM
 from outscaled.analytics.owner import owning
-from outscaled.analytics.store import PREDICTIONS, Store, stored_request_ids
+from outscaled.analytics.store import PREDICTIONS, PURGED_KEYS, Store, stored_request_ids
 from outscaled.config import Settings, load_settings
 from outscaled.lakehouse.faults import commit_boundary
 
 GROUP = "analytics-writer"
 CONSUMER = "writer"  # one writer at a time (the owner lock); a fixed name finds its own pending entries again
-ENTRIES_PER_BATCH = 50  # stream entries (each up to outscaled.analytics.log.BATCH_ROWS rows) per insert
+ENTRIES_PER_BATCH = 20  # stream entries (each up to outscaled.analytics.log.BATCH_ROWS rows) per insert
 BLOCK_MS = 500
 MAX_BACKOFF = 5.0
 
@@ -54,9 +54,12 @@ def _rows(entries: list) -> list[dict]:
 
 
 def write_batch(client: redis.Redis, store: Store, entries: list) -> int:
-    """Insert the rows of `entries` not stored yet, then acknowledge and delete the entries; returns the
-    rows inserted. A failure before the acknowledgement leaves the entries pending, to be read again."""
+    """Insert the rows of `entries` not stored yet (nor of a purged key), then acknowledge and delete the
+    entries; returns the rows inserted. A failure before the acknowledgement leaves the entries pending, to be read again."""
     rows = _rows(entries)
+    keys = sorted({r["key_id"] for r in rows})
+    purged = {k for k, gone in zip(keys, client.smismember(PURGED_KEYS, keys) if keys else []) if gone}
+    rows = [r for r in rows if r["key_id"] not in purged]  # deleted on request while in flight
     stored = stored_request_ids(store, PREDICTIONS, [r["request_id"] for r in rows])
     fresh = [r for r in rows if r["request_id"] not in stored]
     store.insert(PREDICTIONS, fresh)

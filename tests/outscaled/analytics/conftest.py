@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from outscaled.analytics.log import STREAM
-from outscaled.analytics.store import PREDICTIONS, count
+from outscaled.analytics.store import PREDICTIONS, PURGED_KEYS, count
 from outscaled.config import Settings, load_settings
 from outscaled.lakehouse.faults import FAULT_VARIABLE
 from tests.conftest import PROJECT_ROOT
@@ -30,9 +30,9 @@ def analytics_settings(home, monkeypatch) -> Iterator[Settings]:
     monkeypatch.delenv("CLICKHOUSE_URL", raising=False)
     settings = load_settings()
     client = connect(settings)
-    client.delete(STREAM)  # a shared server may hold another test's stream
+    client.delete(STREAM, PURGED_KEYS)  # a shared server may hold another test's stream and purges
     yield settings
-    client.delete(STREAM)
+    client.delete(STREAM, PURGED_KEYS)
     if not settings.redis_url:
         stop_embedded(settings)
 

@@ -94,11 +94,14 @@ def test_a_clickhouse_server_that_is_down_keeps_the_rows_in_the_stream(analytics
     logged = log_requests(log, 0, 50)
     assert log.flush(10)
     down = start_writer(writers, analytics_settings, CLICKHOUSE_URL=f"http://127.0.0.1:{free_port()}")
-    time.sleep(3)
+    deadline = time.monotonic() + 60
+    while "retrying; rows wait in the stream" not in down.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "retrying; rows wait in the stream" in down.log.read_text()  # it tried the server and failed
+    time.sleep(1)
     assert down.process.poll() is None  # the writer keeps running while its sink is down
     waiting = sum(len(json.loads(fields[b"rows"])) for _, fields in client.xrange(STREAM))
     assert waiting == logged  # and every row still waits in the stream
-    assert "retrying; rows wait in the stream" in down.log.read_text()
     assert down.stop() == 0
     start_writer(writers, analytics_settings)  # the sink is back (here: the embedded store)
     assert wait_for_rows(analytics_settings, logged) == (logged, logged)

@@ -46,9 +46,14 @@ def test_purge_removes_exactly_that_keys_rows(analytics_settings, writers):
         left = store.query(f"SELECT key_id FROM {FEEDBACK}").column("key_id").to_pylist()
     assert left == ["key-b"]
     assert purge_key(analytics_settings, "key-a") == 0
+    late = _log(analytics_settings, {"key-a": 5, "key-c": 5})  # key-a's rows still in flight are not written
+    assert wait_for_rows(analytics_settings, 40 + late // 2)[0] == 40 + late // 2
+    time.sleep(1)
+    assert stored(analytics_settings, "key_id = 'key-a'") == (0, 0)
+    assert stored(analytics_settings, "key_id = 'key-c'") == (10, 10)
     writers[-1].stop()
     assert purge_key(analytics_settings, "key-b") == 40  # with no writer: the store opened here
-    assert stored(analytics_settings) == (0, 0)
+    assert stored(analytics_settings) == (10, 10)
 
 
 def test_outscaled_analytics_reads_and_refuses_writes(analytics_settings, writers, capsys):
