@@ -13,6 +13,7 @@ someone decides who may call it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ OPEN_PREFIXES = ("/static/", "/static_content/")
 READER_PATHS = frozenset({"/predict/single", "/predict/batch", "/predict/match", "/players", "/teams",
                           "/tournaments", "/models/status"})
 READER_PREFIXES = ("/predict/curve/",)
+MAX_REMEMBERED_TOKENS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,9 @@ class Authenticator:
         self.keys = keys or KeyCache(settings)
         self._jwt_key = _verification_key(settings)
         self._require = ["exp", "aud", "sub"] + (["iss"] if settings.jwt_issuer else [])
+        # A token that verified once verifies again until it expires (the same string, the same signature):
+        # remembering it saves PyJWT's ~0.1 ms on a client's every later request. Bounded.
+        self._verified: dict[str, tuple[float, Caller]] = {}
 
     def caller(self, credential: str) -> Caller:
         if credential.startswith(PREFIX + "_"):
@@ -96,6 +101,9 @@ class Authenticator:
         return self._token(credential)
 
     def _token(self, token: str) -> Caller:
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[0]:
+            return remembered[1]
         if self._jwt_key is None:
             raise Unauthorized("not an API key (osk_…), and this service accepts no JWTs "
                                "(OUTSCALED_JWT_SECRET or OUTSCALED_JWT_PUBLIC_KEY is not set)")
@@ -114,4 +122,8 @@ class Authenticator:
             raise Unauthorized(f"the token's role claim must be one of {', '.join(ROLES)}")
         if not isinstance(subject, str) or not subject or len(subject) > 200:
             raise Unauthorized("the token's sub claim must be a non-empty string")
-        return Caller(subject, role, "jwt")
+        caller = Caller(subject, role, "jwt")
+        if len(self._verified) >= MAX_REMEMBERED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (float(claims["exp"]), caller)
+        return caller

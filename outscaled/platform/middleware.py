@@ -41,7 +41,7 @@ import redis
 from outscaled.config import Settings
 from outscaled.online.redis_server import redis_url
 from outscaled.platform.auth import ANONYMOUS, Authenticator, Caller, Unauthorized, allowed, is_open, required_role
-from outscaled.platform.keys import KeyStoreUnavailable
+from outscaled.platform.keys import KeyStoreUnavailable, list_keys
 from outscaled.platform.ratelimit import Decision, Limiter, role_rates
 
 COOKIE = "outscaled_key"
@@ -88,6 +88,8 @@ class Gateway:
         self.limiter = Limiter(redis.Redis.from_url(redis_url(settings), socket_timeout=0.25,
                                                     socket_connect_timeout=0.25, health_check_interval=0))
         self._limiter_paused_until = 0.0
+        if settings.auth:
+            _hint_when_there_are_no_keys(settings)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -148,6 +150,21 @@ class Gateway:
             return send
         cookie = f"{COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict".encode()
         return _with_extra(send, [(b"set-cookie", cookie)])
+
+
+def _hint_when_there_are_no_keys(settings: Settings) -> None:
+    """The first run: say how to get a key (once, from the first worker), since every route but the open
+    ones will answer 401 until there is one."""
+    try:
+        from bentoml._internal.context import server_context
+
+        if server_context.worker_index not in (None, 1) or list_keys(settings):
+            return
+    except Exception:  # a hint only: never a reason for the worker not to start  # noqa: BLE001
+        return
+    print("outscaled: auth is on and there are no API keys yet: make one with `outscaled keys create --role "
+          "reader` and send it as `Authorization: Bearer <key>` (or open /?key=<key>); OUTSCALED_AUTH=off turns "
+          "auth off for local work", file=sys.stderr, flush=True)
 
 
 def _with_headers(send, decision: Decision):
