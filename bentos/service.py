@@ -18,6 +18,8 @@ from outscaled.online.lifecycle import die_with_parent
 from outscaled.online.predictor import Models, Predictor
 from outscaled.online.redis_server import connect
 from outscaled.online.service_process import NOTHING_TO_SERVE
+from outscaled.platform.admin import admin_app
+from outscaled.platform.middleware import Gateway
 
 if os.environ.get("OUTSCALED_STOP_WITH_PARENT") == "1":
     # circus starts each worker in a session of its own: without this, a worker whose `bentoml serve`
@@ -50,6 +52,7 @@ SETTINGS = load_settings()
                  logging={"access": {"enabled": False}}, metrics={"enabled": SETTINGS.service_metrics},
                  tracing={"excluded_urls": "predict/single,predict/batch"})
 @bentoml.mount_asgi_app(app, path="/")
+@bentoml.mount_asgi_app(admin_app(SETTINGS, connect(SETTINGS, start=False)), path="/admin")  # below "/": tried first
 class Outscaled:
     """Loads the champion model versions from BentoML's model store and reads features from Redis."""
 
@@ -67,3 +70,8 @@ class Outscaled:
         # A batch of 1,000 answers makes ~50,000 objects: collect the young generation every 20,000
         # allocations instead of every 700 (fewer pauses; p95 of that batch in-process 104 -> 93 ms).
         gc.set_threshold(20_000, 20, 100)
+
+
+# Keys, roles and rate limits around every route, the mounted app's included (health, readiness, metrics,
+# the page and the API docs stay open: outscaled.platform.auth.OPEN_PATHS).
+Outscaled.add_asgi_middleware(Gateway, settings=SETTINGS)

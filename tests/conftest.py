@@ -175,6 +175,41 @@ def served_home(built_home) -> Path:
         stop_embedded(settings)  # the embedded redis-server this fixture started
 
 
+TEST_JWT_SECRET = "tests-only-hs256-secret-of-at-least-32-bytes"
+# The session service runs as production does, auth on, plus an HS256 secret for the JWT tests, a reader
+# limit the tests never reach (they share one reader key) and a low admin limit for the 429 tests.
+SERVICE_ENVIRONMENT = {"OUTSCALED_AUTH": "on", "OUTSCALED_JWT_SECRET": TEST_JWT_SECRET,
+                       "OUTSCALED_JWT_AUDIENCE": "outscaled", "OUTSCALED_RATE_READER": "100000/s,burst=100000",
+                       "OUTSCALED_RATE_ADMIN": "5/s,burst=10", "OUTSCALED_KEY_CACHE_SECONDS": "1"}
+SERVICE_AUTH: dict[str, str] = {}  # {"authorization": "Bearer <the tests' reader key>"} once `service` has started
+
+
+@pytest.fixture(scope="session")
+def service(served_home, tmp_path_factory):
+    """One real BentoML server (`bentoml serve`) on loopback for the HTTP tests (tests/bentos, the platform's),
+    with the embedded redis-server behind it; yields (base_url, settings). SERVICE_AUTH holds a reader key."""
+    from contextlib import ExitStack
+    from dataclasses import replace
+
+    from outscaled.models.registry import champions, read_registry
+    from outscaled.online.redis_server import connect, stop_embedded
+    from outscaled.online.service_process import free_port, running_service
+    from outscaled.online.snapshot import publish
+    from outscaled.platform.keys import create_key
+
+    with environment(OUTSCALED_HOME=str(served_home), **SERVICE_ENVIRONMENT):
+        settings = replace(load_settings(), redis_url=None)
+        catalog = open_catalog(settings)
+        publish(connect(settings), catalog, champions(read_registry(catalog)))  # the embedded server
+        SERVICE_AUTH["authorization"] = "Bearer " + create_key(settings, "reader", "tests").key
+        log = tmp_path_factory.mktemp("service") / "service.log"
+        stack = ExitStack()
+        base_url = stack.enter_context(running_service(settings, free_port(), log))  # started with the env above
+    with stack:
+        yield base_url, settings
+    stop_embedded(settings)
+
+
 @pytest.fixture
 def served_settings(served_home, monkeypatch):
     monkeypatch.setenv("OUTSCALED_HOME", str(served_home))

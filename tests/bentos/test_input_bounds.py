@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from outscaled.online.requests import MAX_BODY_BYTES, MAX_ECHO
+from tests.conftest import SERVICE_AUTH
 
 LONG = "x" * 1000
 SMALL_ERROR = 300  # bytes: an error body names the field and what is expected, and quotes at most MAX_ECHO
@@ -18,7 +19,7 @@ SMALL_ERROR = 300  # bytes: an error body names the field and what is expected, 
 
 def _raw(base_url: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(base_url + path, data=body, method="POST" if body is not None else "GET",
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json", **SERVICE_AUTH})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()
@@ -96,6 +97,7 @@ def _send(base_url: str, head: str, chunks: list[bytes]) -> bytes:
     """Sends a request's head and some of its body on a raw socket, then reads the answer without
     sending the rest: only a server that answers before reading the whole body answers at all."""
     host, port = urllib.parse.urlsplit(base_url).netloc.split(":")
+    head = head.replace("\r\n", "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in SERVICE_AUTH.items()), 1)
     with socket.create_connection((host, int(port)), timeout=30) as connection:
         connection.sendall(head.encode())
         for chunk in chunks:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.bentos.conftest import call
+from tests.conftest import SERVICE_AUTH
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "out"
@@ -19,8 +20,9 @@ def test_page_shows_the_api_prediction_and_curve(service, star, tmp_path):
     status, expected = call(base_url, "/predict/single", {"player": star, "stat": "kills", "line": 3.5,
                                                           "map_start": 1, "map_end": 2})
     assert status == 200
+    key = SERVICE_AUTH["authorization"].removeprefix("Bearer ")  # /?key=…: the page's requests carry it (a cookie)
     url = f"{base_url}/?" + urllib.parse.urlencode({"player": star, "stat": "kills", "line": "3.5",
-                                                    "map_start": "1", "map_end": "2"})
+                                                    "map_start": "1", "map_end": "2", "key": key})
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
              f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]

@@ -10,6 +10,7 @@ import pytest
 
 from outscaled.online.redis_server import start_embedded, stop_embedded
 from tests.bentos.conftest import call
+from tests.conftest import SERVICE_AUTH
 
 
 def test_single_prediction_has_every_field(service, star):
@@ -24,7 +25,8 @@ def test_single_prediction_has_every_field(service, star):
 
 def test_answers_say_the_service_time_in_server_timing(service, star):
     def timing(body: dict) -> float:
-        request = urllib.request.Request(service[0] + "/predict/single", data=json.dumps(body).encode(), method="POST")
+        request = urllib.request.Request(service[0] + "/predict/single", data=json.dumps(body).encode(), method="POST",
+                                         headers=SERVICE_AUTH)
         try:
             header = urllib.request.urlopen(request, timeout=10).headers["server-timing"]
         except urllib.error.HTTPError as error:
@@ -63,7 +65,8 @@ def test_bad_fields_are_422_naming_the_field(service, body, field):
 
 
 def test_malformed_json_is_422(service):
-    request = urllib.request.Request(service[0] + "/predict/single", data=b"{not json", method="POST")
+    request = urllib.request.Request(service[0] + "/predict/single", data=b"{not json", method="POST",
+                                     headers=SERVICE_AUTH)
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
     assert error.value.code == 422
