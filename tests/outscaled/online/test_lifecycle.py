@@ -81,6 +81,7 @@ def test_serve_stops_with_its_parent(serve_environment, sig):
         commands = [_cmdline(pid) for pid in tree]
         assert any("redis-server" in c for c in commands), commands  # started by serve, un-daemonized
         assert any("bentoml serve" in c for c in commands), commands
+        assert any("outscaled.analytics.writer" in c for c in commands), commands  # drains the logged predictions
         assert sum("_bentoml_impl.worker" in c for c in commands) == 2, commands
         assert _stop_and_check(process, sig) == []
     finally:
