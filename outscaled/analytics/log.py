@@ -25,6 +25,10 @@ import redis
 from outscaled.analytics.store import JSON_COLUMNS, ROW_DEFAULTS
 
 STREAM = "outscaled:predictions"
+LOGGED = "outscaled:analytics:logged"  # rows ever added to the stream (the writer counts those it handled)
+HANDLED = "outscaled:analytics:handled"
+HEARTBEAT = "outscaled:analytics:heartbeat"  # set by the writer while it drains the stream into a working sink
+HEARTBEAT_SECONDS = 10
 BATCH_ROWS = 500
 FLUSH_INTERVAL = 0.05  # seconds between sends when fewer than BATCH_ROWS are waiting
 CAPACITY = 200_000  # rows buffered per worker while Redis is down, then dropped (and counted)
@@ -133,7 +137,10 @@ class PredictionLog:
                         self.dropped += len(batch)
                         continue
                 try:
-                    self.client.xadd(self.stream, {"rows": pending[1]})
+                    with self.client.pipeline(transaction=True) as pipe:
+                        pipe.xadd(self.stream, {"rows": pending[1]})
+                        pipe.incrby(LOGGED, pending[0])
+                        pipe.execute()
                 except Exception:
                     self.send_failures += 1
                     self.redis_ok = False
@@ -143,7 +150,22 @@ class PredictionLog:
                 self.sent += pending[0]
                 pending, backoff, self.redis_ok = None, 0.0, True
 
-    def _take(self, n: int) -> None:
+    def _take(self, n: int) -> None:  # the oldest n rows: the batch just sent
         with self._lock:
             for _ in range(n):
                 self._buffer.popleft()
+
+
+def sink_health(client: redis.Redis) -> tuple[bool, int]:
+    """(up, backlog) of the analytics sink, for the service's metrics: up while the writer drains the stream
+    into a working store (its heartbeat is fresh); backlog: rows logged to the stream and not yet handled
+    by the writer (0 when Redis cannot say)."""
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            pipe.exists(HEARTBEAT)
+            pipe.get(LOGGED)
+            pipe.get(HANDLED)
+            alive, logged, handled = pipe.execute()
+    except (redis.RedisError, OSError):
+        return False, 0
+    return bool(alive), max(int(logged or 0) - int(handled or 0), 0)

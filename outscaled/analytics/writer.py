@@ -21,7 +21,7 @@ import time
 
 import redis
 
-from outscaled.analytics.log import STREAM
+from outscaled.analytics.log import HANDLED, HEARTBEAT, HEARTBEAT_SECONDS, STREAM
 from outscaled.analytics.owner import owning
 from outscaled.analytics.store import PREDICTIONS, PURGED_KEYS, Store, stored_request_ids
 from outscaled.config import Settings, load_settings
@@ -42,21 +42,25 @@ def _ensure_group(client: redis.Redis) -> None:
             raise
 
 
-def _rows(entries: list) -> list[dict]:
-    """The rows of a batch of entries, each request id once (a batch re-sent after a timed-out XADD)."""
+def _rows(entries: list) -> tuple[list[dict], int]:
+    """The rows of a batch of entries, each request id once (a batch re-sent after a timed-out XADD), and
+    how many rows the entries held."""
     rows: dict[str, dict] = {}
+    received = 0
     for _, fields in entries:
         if fields is None:  # an entry deleted by hand while pending: nothing to write
             continue
-        for row in json.loads(fields[b"rows"]):
+        batch = json.loads(fields[b"rows"])
+        received += len(batch)
+        for row in batch:
             rows.setdefault(row["request_id"], row)
-    return list(rows.values())
+    return list(rows.values()), received
 
 
 def write_batch(client: redis.Redis, store: Store, entries: list) -> int:
     """Insert the rows of `entries` not stored yet (nor of a purged key), then acknowledge and delete the
     entries; returns the rows inserted. A failure before the acknowledgement leaves the entries pending, to be read again."""
-    rows = _rows(entries)
+    rows, received = _rows(entries)
     keys = sorted({r["key_id"] for r in rows})
     purged = {k for k, gone in zip(keys, client.smismember(PURGED_KEYS, keys) if keys else []) if gone}
     rows = [r for r in rows if r["key_id"] not in purged]  # deleted on request while in flight
@@ -68,6 +72,7 @@ def write_batch(client: redis.Redis, store: Store, entries: list) -> int:
     with client.pipeline(transaction=True) as pipe:
         pipe.xack(STREAM, GROUP, *ids)
         pipe.xdel(STREAM, *ids)
+        pipe.incrby(HANDLED, received)
         pipe.execute()
     return len(fresh)
 
@@ -78,6 +83,7 @@ class Writer:
     def __init__(self, client: redis.Redis, store: Store, stop: threading.Event):
         self.client, self.store, self.stop = client, store, stop
         self.written = self.failures = 0
+        self._last_beat = float("-inf")
 
     def run(self) -> None:
         backoff, group_ready, backlog = 0.0, False, True
@@ -96,6 +102,7 @@ class Writer:
                     continue
                 if entries:
                     self.written += write_batch(self.client, self.store, entries)
+                self._beat()
                 backoff = 0.0
             except redis.ResponseError as error:
                 if "NOGROUP" in str(error):  # the stream was deleted (FLUSHDB): make the group again
@@ -105,6 +112,14 @@ class Writer:
             except Exception as error:  # Redis or the sink down: the entries stay pending; retry
                 backoff = self._failed(error, backoff)
                 backlog = True
+
+    def _beat(self) -> None:
+        """The heartbeat `sink_health` reads: refreshed after each batch written (or an idle read) while the
+        sink works; it expires HEARTBEAT_SECONDS after the writer stops or its sink fails."""
+        now = time.monotonic()
+        if now - self._last_beat >= 1.0:
+            self.client.set(HEARTBEAT, str(time.time()), ex=HEARTBEAT_SECONDS)
+            self._last_beat = now
 
     def _failed(self, error: Exception, backoff: float) -> float:
         self.failures += 1

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from outscaled.analytics.log import STREAM
+from outscaled.analytics.log import HANDLED, HEARTBEAT, LOGGED, STREAM
 from outscaled.analytics.store import PREDICTIONS, PURGED_KEYS, count
 from outscaled.config import Settings, load_settings
 from outscaled.lakehouse.faults import FAULT_VARIABLE
@@ -30,9 +30,10 @@ def analytics_settings(home, monkeypatch) -> Iterator[Settings]:
     monkeypatch.delenv("CLICKHOUSE_URL", raising=False)
     settings = load_settings()
     client = connect(settings)
-    client.delete(STREAM, PURGED_KEYS)  # a shared server may hold another test's stream and purges
+    keys = (STREAM, PURGED_KEYS, LOGGED, HANDLED, HEARTBEAT)
+    client.delete(*keys)  # a shared server may hold another test's stream, purges and counters
     yield settings
-    client.delete(STREAM, PURGED_KEYS)
+    client.delete(*keys)
     if not settings.redis_url:
         stop_embedded(settings)
 

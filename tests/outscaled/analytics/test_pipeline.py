@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from outscaled.analytics.log import STREAM, PredictionLog
+from outscaled.analytics.log import STREAM, PredictionLog, sink_health
 from outscaled.analytics.owner import open_store
 from outscaled.analytics.store import PREDICTIONS
 from outscaled.analytics.writer import GROUP
@@ -39,7 +39,9 @@ def test_every_logged_row_is_stored_once(analytics_settings, writers):
     assert time.perf_counter() - start < 0.5  # recording only queues
     assert log.flush(10)
     assert log.counters()["sent"] == logged and log.counters()["dropped"] == 0
-    start_writer(writers, analytics_settings)
+    client = connect(analytics_settings)
+    assert sink_health(client) == (False, logged)  # no writer yet: everything is backlog
+    writer = start_writer(writers, analytics_settings)
     assert wait_for_rows(analytics_settings, logged) == (logged, logged)
     with open_store(analytics_settings) as store:  # through the running writer's socket
         row = store.query(f"SELECT * FROM {PREDICTIONS} WHERE request_id = 'req7:2'").to_pylist()[0]
@@ -47,7 +49,12 @@ def test_every_logged_row_is_stored_once(analytics_settings, writers):
     assert row["arm"] == "champion" and row["key_id"] == "key-a" and row["ts"].year >= 2026
     time.sleep(1)
     assert stored(analytics_settings) == (logged, logged)
-    assert connect(analytics_settings).xlen(STREAM) == 0  # written entries are acknowledged and deleted
+    assert client.xlen(STREAM) == 0  # written entries are acknowledged and deleted
+    assert sink_health(client) == (True, 0)
+    writer.stop()
+    client.expire("outscaled:analytics:heartbeat", 1)  # rather than waiting HEARTBEAT_SECONDS
+    time.sleep(1.5)
+    assert sink_health(client) == (False, 0)
 
 
 def test_sink_down_then_back_loses_and_doubles_nothing(analytics_settings, writers):
