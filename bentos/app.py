@@ -2,29 +2,41 @@
 
 Status codes: 422 for a bad field (the body names it), 413 for a body over MAX_BODY_BYTES (refused before
 it is parsed), 404 for an unknown player or team (with the closest names), 503 while Redis is unreachable
-(recovers by itself), never 500 for bad input. Every input is bounded in outscaled/online/requests.py, and
-no error answer repeats more than MAX_ECHO characters of what was sent.
+(recovers by itself), never 500 for bad input. Every input is checked against its declared schema
+(outscaled/online/schemas.py, through outscaled/online/requests.py), the OpenAPI document is generated from
+the same schemas (bentos/openapi.py), and no error answer repeats more than MAX_ECHO characters of what was
+sent. Anything else that goes wrong in a route is a JSON 500 that says only its request id (the log has the
+traceback under the same id): a fuzz test (tests/bentos/test_api_fuzz.py) checks no input reaches it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bentos.openapi import document
+from outscaled.config import load_settings
 from outscaled.online.predictor import NotFound, Predictor, Unavailable
 from outscaled.online.requests import (
-    MAX_BODY_BYTES, MAX_ECHO, BodyTooLarge, RequestError, echo, parse_batch, parse_curve, parse_match, parse_search,
+    MAX_BODY_BYTES, MAX_ECHO, BodyTooLarge, RequestError, parse_batch, parse_curve, parse_match, parse_search,
     parse_single,
 )
 
-PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
+STATIC = Path(__file__).parent / "static"
+PAGE = (STATIC / "index.html").read_text()
+DOCS_PAGE = (STATIC / "docs.html").read_text()
+log = logging.getLogger("outscaled.service")
 
 
 class FastJSONResponse(JSONResponse):
@@ -61,9 +73,18 @@ def _handled(handler):
             response = _error(404, str(error), suggestions=error.suggestions)
         except Unavailable as error:
             response = _error(503, str(error))
+        except Exception:  # the last resort: never a traceback or an HTML page to the client
+            response = _internal_error(request)
         response.headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         return response
     return endpoint
+
+
+def _internal_error(request: Request) -> Response:
+    """A JSON 500 that says only the request id; the traceback goes to the log under the same id."""
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex  # the observability middleware's
+    log.exception("unexpected failure in %s %s (request id %s)", request.method, request.url.path, request_id)
+    return _error(500, f"internal error; quote request id {request_id} when reporting it", request_id=request_id)
 
 
 async def _body(request: Request) -> bytes:
@@ -81,31 +102,25 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _json(request: Request):
-    try:
-        return orjson.loads(await _body(request) or b"null")
-    except orjson.JSONDecodeError as error:  # its message says where, never repeats the document
-        raise RequestError("body", f"is not valid JSON ({echo(error)})") from error
-
-
+# The bodies go to the schemas as bytes: pydantic parses the JSON and checks it in one pass.
 async def single(request: Request, predictor: Predictor) -> Response:
-    return FastJSONResponse(predictor.single(parse_single(await _json(request))))
+    return FastJSONResponse(predictor.single(parse_single(await _body(request))))
 
 
 async def batch(request: Request, predictor: Predictor) -> Response:
     answers = [{"error": str(a), "status": 404, "suggestions": a.suggestions} if isinstance(a, NotFound) else a
-               for a in predictor.many(parse_batch(await _json(request)))]
+               for a in predictor.many(parse_batch(await _body(request)))]
     return FastJSONResponse({"predictions": answers})
 
 
 async def curve(request: Request, predictor: Predictor) -> Response:
     asked = parse_curve(request.path_params["player_id"], request.query_params)
-    return FastJSONResponse(predictor.curve(asked.player, asked.stat, asked.map_start, asked.map_end, asked.opponent,
-                                            asked.best_of))
+    return FastJSONResponse(predictor.curve(asked.player_id, asked.stat, asked.map_start, asked.map_end,
+                                            asked.opponent, asked.best_of))
 
 
 async def match(request: Request, predictor: Predictor) -> Response:
-    asked = parse_match(await _json(request))
+    asked = parse_match(await _body(request))
     return FastJSONResponse(predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side))
 
 
@@ -140,8 +155,34 @@ async def page(request: Request) -> Response:
     return HTMLResponse(PAGE)
 
 
-app = Starlette(routes=[
+@cache
+def _document() -> bytes:
+    return orjson.dumps(document(auth=load_settings().auth))
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI document, also at /docs.json: this route comes before BentoML's own (which lists only
+    /healthz, /livez, /readyz and /metrics), because BentoML appends its docs route after the mounted apps."""
+    return Response(_document(), media_type="application/json")
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(DOCS_PAGE)
+
+
+async def http_error(request: Request, error: HTTPException) -> Response:
+    """A method the route does not take (405, with its Allow header): JSON like every other error, not
+    Starlette's plain text. (A path no route here takes is BentoML's to answer.)"""
+    response = _error(error.status_code, error.detail)
+    response.headers.update(error.headers or {})
+    return response
+
+
+app = Starlette(exception_handlers={HTTPException: http_error}, routes=[
     Route("/", page),
+    Route("/openapi.json", openapi),
+    Route("/docs.json", openapi),
+    Route("/docs", docs),
     Route("/health", health),
     Route("/ready", _handled(ready)),
     Route("/predict/single", _handled(single), methods=["POST"]),

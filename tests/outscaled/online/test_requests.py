@@ -1,12 +1,19 @@
-"""Request validation: every text field of every route is bounded, and no message repeats more than
-MAX_ECHO characters of what a client sent (the HTTP side is in tests/bentos/test_input_bounds.py)."""
+"""Request validation against the declared schemas: every text field of every route is bounded, types are
+strict (no true for 1, no 3.0 for 3, ASCII digits only in a query), every refusal names its field, and no
+message repeats more than MAX_ECHO characters of what a client sent (the HTTP side is in
+tests/bentos/test_input_bounds.py and tests/bentos/test_api_fuzz.py)."""
+
+import re
 
 import orjson
 import pytest
 
+from outscaled.online import schemas
+from outscaled.online.schemas import WHITESPACE
+
 from outscaled.online.requests import (
-    FIELDS, MAX_BATCH, MAX_BODY_BYTES, MAX_ECHO, MAX_TEXT, BodyTooLarge, RequestError, echo, parse_batch, parse_curve, parse_match,
-    parse_search, parse_single, parse_whole,
+    FIELDS, MAX_BATCH, MAX_BODY_BYTES, MAX_ECHO, MAX_TEXT, BodyTooLarge, RequestError, SingleRequest, echo, parse_batch,
+    parse_curve, parse_match, parse_search, parse_single,
 )
 
 LONG = "x" * 1_000_000
@@ -72,7 +79,7 @@ def test_match_reads_the_format_and_side():
 
 def test_curve_bounds_the_path_and_every_query_parameter():
     asked = parse_curve("Faker", {"stat": "kills", "map_start": "2", "map_end": "3", "best_of": "5", "opponent": "T1"})
-    assert (asked.player, asked.stat, asked.map_start, asked.map_end, asked.best_of, asked.opponent) == (
+    assert (asked.player_id, asked.stat, asked.map_start, asked.map_end, asked.best_of, asked.opponent) == (
         "Faker", "kills", 2, 3, 5, "T1")
     assert parse_curve("Faker", {"stat": "kills", "opponent": "  "}).opponent is None
     assert _refused(parse_curve, LONG, {"stat": "kills"}).field == "player_id"
@@ -90,10 +97,60 @@ def test_search_bounds_the_query_and_the_limit():
         assert _refused(parse_search, {"limit": limit}).field == "limit"
 
 
-def test_whole_numbers_take_ascii_digits_only():
-    assert parse_whole("3", "n", 1, 5, 1) == 3 and parse_whole(None, "n", 1, 5, 4) == 4
-    for raw in ("٣", "²", "3.0", "-1", " 3", "1" * 5000):
-        assert _refused(parse_whole, raw, "n", 1, 5, 1).message == "must be a whole number from 1 to 5"
+def test_whole_numbers_in_a_query_take_ascii_digits_only():
+    assert parse_search({"limit": "3"}) == ("", 3) and parse_search({"limit": "0003"}) == ("", 3)
+    for raw in ("٣", "²", "3.0", "-1", " 3", "+3", "1" * 5000, "true"):
+        assert _refused(parse_search, {"limit": raw}).message == "must be a whole number from 1 to 1000"
+        assert _refused(parse_curve, "Faker", {"stat": "kills", "map_end": raw}).field == "map_end"
+
+
+@pytest.mark.parametrize("body", [orjson.dumps, lambda body: body], ids=["json", "parsed"])
+def test_types_are_strict(body):
+    """What the issue found: 3.0 passed as 3 (and then range(2.0) raised), true passed as best-of-1."""
+    for field, value in [("best_of", 3.0), ("best_of", True), ("best_of", "3"), ("best_of", 4), ("map_start", 1.0),
+                         ("map_end", True), ("map_start", "1"), ("playoffs", 1), ("playoffs", "true"), ("line", True),
+                         ("line", "4.5"), ("stat", ["kills"]), ("position", "Mid"), ("player", ["Faker"])]:
+        assert _refused(parse_single, body({**VALID_SINGLE, field: value})).field == field, (field, value)
+    assert _refused(parse_match, body({**VALID_MATCH, "best_of": 3.0})).field == "best_of"
+    assert _refused(parse_match, body({**VALID_MATCH, "best_of": True})).field == "best_of"
+    assert parse_single(body({**VALID_SINGLE, "line": 4.5, "best_of": 5, "playoffs": True})).best_of == 5
+
+
+def test_a_body_is_validated_from_its_bytes_alike():
+    full = {"player": " Faker ", "stat": "kills", "line": 3.5, "map_start": 2, "map_end": 3, "opponent": "Gen.G",
+            "tournament": "Worlds", "champion": "Ahri", "best_of": 5, "league": "LCK", "team": "T1", "patch": "5.7",
+            "playoffs": False, "position": "mid"}
+    asked = parse_single(orjson.dumps(full))
+    assert asked == parse_single(full) == SingleRequest(**{**full, "player": "Faker", "patch": "05.07"})
+    assert _refused(parse_single, b"{not json").field == "body"
+    assert _refused(parse_single, b"").field == "body" and _refused(parse_single, b"[1]").message == "must be a JSON object"
+    assert _refused(parse_single, rb'{"player": "\ud800", "stat": "kills", "line": 3.5}').field == "body"  # a lone
+    assert _refused(parse_single, b'{"player": "\xff"}').field == "body"  # surrogate, bytes not UTF-8: not JSON
+
+
+def test_optional_fields_may_be_null_and_the_map_range_follows_the_rules():
+    asked = parse_single({**VALID_SINGLE, "map_start": None, "map_end": None, "best_of": None, "team": None})
+    assert (asked.map_start, asked.map_end, asked.best_of, asked.team) == (1, 1, None, None)
+    assert parse_single({**VALID_SINGLE, "map_start": 2}).map_end == 2
+    error = _refused(parse_single, {**VALID_SINGLE, "map_start": 3, "map_end": 2})
+    assert (error.field, error.message) == ("map_end", "must be at least map_start (3)")
+    error = _refused(parse_single, {**VALID_SINGLE, "map_end": 4, "best_of": 3})
+    assert (error.field, error.message) == ("map_end", "map 4 is not played in a best-of-3")
+    error = _refused(parse_batch, {"requests": [VALID_SINGLE, {**VALID_SINGLE, "map_end": 2, "best_of": 1}]})
+    assert error.field == "requests[1].map_end"
+    assert _refused(parse_curve, "Faker", {"stat": "kills", "map_end": "4", "best_of": "3"}).field == "map_end"
+
+
+def test_whitespace_is_what_json_schema_patterns_call_whitespace():
+    """The document's pattern, pydantic and str.strip agree on every character (Python's own \\s and strip()
+    also take \\x1c-\\x1f and \\x85: with them a name could pass the pattern and be empty once stripped)."""
+    space = re.compile(schemas._SPACE)
+    assert {c for c in map(chr, range(0x110000)) if space.fullmatch(c)} == set(WHITESPACE)
+    for blank in (" ", "\t\n", "\u3000", "\u2028", "\ufeff", WHITESPACE):
+        assert _refused(parse_single, {**VALID_SINGLE, "player": blank}).message == "must not be empty"
+    assert parse_single({**VALID_SINGLE, "player": "\u3000Faker\x1c"}).player == "Faker\x1c"
+    assert parse_single({**VALID_SINGLE, "player": "\x1c"}).player == "\x1c"  # not whitespace to JSON Schema
+    assert parse_single({**VALID_SINGLE, "patch": "\u3000 5.7\n"}).patch == "05.07"
 
 
 def test_a_body_too_large_is_a_413_on_the_body():
