@@ -246,7 +246,8 @@ def open_store(settings: Settings, timeout: float = OWNER_ANSWER_TIMEOUT) -> Ite
             return
         if time.monotonic() > deadline:
             raise StoreUnavailable(f"the embedded analytics store is held by another process (pid in "
-                                   f"{_folder(settings) / 'owner.lock'}) that does not answer on {socket_path(settings)}")
+                                   f"{_folder(settings) / 'owner.lock'}) that does not answer on "
+                                   f"{socket_path(settings)}")
         time.sleep(0.1)
     try:
         yield mine

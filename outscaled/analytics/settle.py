@@ -77,7 +77,8 @@ def settle(predictions: pl.DataFrame, games: pl.DataFrame, now: datetime) -> pl.
         .when(complete).then(pl.lit("settled"))
         .when(over).then(pl.lit("void")).alias("status"))
     rows = rows.filter(pl.col("status").is_not_null()).with_columns(
-        pl.when(pl.col("status") == "settled").then((pl.col("actual") > pl.col("line")).cast(pl.UInt8)).alias("outcome"),
+        pl.when(pl.col("status") == "settled").then((pl.col("actual") > pl.col("line")).cast(pl.UInt8))
+        .alias("outcome"),
         pl.when(pl.col("status") != "void").then(pl.col("actual")).alias("actual"))
     rows = rows.with_columns(
         ((pl.col("p_over") > 0.5).cast(pl.UInt8) == pl.col("outcome")).cast(pl.UInt8).alias("hit"),
@@ -149,8 +150,9 @@ def compare_arms(feedback: pl.DataFrame, seed: int = 0) -> pl.DataFrame:
                     - _row_log_loss(paired["shadow_p_over"].to_numpy().astype(float), y))
             weights = rng.dirichlet(np.ones(paired.height), BOOTSTRAP_DRAWS)
             p_shadow = float(np.mean(weights @ gain > 0))
-        out.append({"stat": stat, "champion_n": n["champion"], "champion_hit_rate": _rate(hits["champion"], n["champion"]),
-                    "challenger_n": n["challenger"], "challenger_hit_rate": _rate(hits["challenger"], n["challenger"]),
+        out.append({"stat": stat, "champion_n": n["champion"],
+                    "champion_hit_rate": _rate(hits["champion"], n["champion"]), "challenger_n": n["challenger"],
+                    "challenger_hit_rate": _rate(hits["challenger"], n["challenger"]),
                     "p_challenger_better_hit_rate": p_hit, "shadow_n": paired.height,
                     "p_shadow_better_log_loss": p_shadow})
     return pl.DataFrame(out, schema_overrides={"p_challenger_better_hit_rate": pl.Float64,

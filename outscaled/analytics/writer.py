@@ -59,7 +59,8 @@ def _rows(entries: list) -> tuple[list[dict], int]:
 
 def write_batch(client: redis.Redis, store: Store, entries: list) -> int:
     """Insert the rows of `entries` not stored yet (nor of a purged key), then acknowledge and delete the
-    entries; returns the rows inserted. A failure before the acknowledgement leaves the entries pending, to be read again."""
+    entries; returns the rows inserted. A failure before the acknowledgement leaves the entries pending,
+    to be read again."""
     rows, received = _rows(entries)
     keys = sorted({r["key_id"] for r in rows})
     purged = {k for k, gone in zip(keys, client.smismember(PURGED_KEYS, keys) if keys else []) if gone}
