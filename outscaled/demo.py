@@ -75,9 +75,9 @@ def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Cal
     return 0
 
 
-def _post(base_url: str, path: str, body: dict | None = None) -> dict:
+def _post(base_url: str, path: str, key: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(base_url + path, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json", "authorization": f"Bearer {key}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -87,35 +87,41 @@ def show_predictions() -> None:
     from outscaled.config import load_settings
     from outscaled.online.redis_server import stop_embedded
     from outscaled.online.service_process import free_port, running_service
+    from outscaled.platform.keys import create_key
 
     settings = load_settings()
     port = free_port()
+    created = create_key(settings, "reader", "outscaled demo")  # as `outscaled keys create --role reader`
+    key = created.key
+    console.print(f"API key {created.record.key_id} (reader) for the demo's requests: "
+                  f"Authorization: Bearer osk_{created.record.key_id}_…")
     try:
         with running_service(settings, port, settings.home / "service.log") as base_url:
             console.print(f"service up at {base_url} (log: {settings.home / 'service.log'})")
-            players = _post(base_url, "/players?q=")["players"][:3]
-            teams = sorted(_post(base_url, "/teams")["teams"], key=lambda t: -(t["elo"] or 0))[:2]
+            players = _post(base_url, "/players?q=", key)["players"][:3]
+            teams = sorted(_post(base_url, "/teams", key)["teams"], key=lambda t: -(t["elo"] or 0))[:2]
             for player in players:
-                answer = _post(base_url, "/predict/single", {"player": player["name"], "stat": "kills", "line": 4.5,
-                                                             "map_start": 1, "map_end": 2})
+                answer = _post(base_url, "/predict/single", key, {"player": player["name"], "stat": "kills",
+                                                                  "line": 4.5, "map_start": 1, "map_end": 2})
                 console.print(f"[bold]{answer['player']}[/] ({answer['team']}) kills maps 1-2, line 4.5: "
                               f"[bold]{answer['pick'].upper()}[/] p_over={answer['p_over']:.3f} "
                               f"expected={answer['expected']:.2f} 80%={answer['interval']} "
                               f"games={answer['sample_size']}")
                 for reason in answer["reasoning"][:2]:
                     console.print(f"    - {reason}")
-            curve = _post(base_url, f"/predict/curve/{urllib.parse.quote(players[0]['name'])}?stat=assists&map_start=1&map_end=3")
+            curve = _post(base_url, f"/predict/curve/{urllib.parse.quote(players[0]['name'])}"
+                               "?stat=assists&map_start=1&map_end=3", key)
             console.print(f"assists curve for {curve['player']} (maps 1-3): " + ", ".join(
                 f"{p['line']}: {p['p_over']:.2f}" for p in curve["curve"][4:24:4]))
-            serving = _post(base_url, "/models/status")["serving"]
+            serving = _post(base_url, "/models/status", key)["serving"]
             if "win" not in serving:  # the gate refuses a win model that is worse than Elo alone
                 console.print("no win model serves: the gate refused it (see `outscaled models list`)")
             elif len(teams) == 2:
-                match = _post(base_url, "/predict/match", {"team_a": teams[0]["name"], "team_b": teams[1]["name"],
-                                                           "best_of": 5})
+                match = _post(base_url, "/predict/match", key, {"team_a": teams[0]["name"],
+                                                                "team_b": teams[1]["name"], "best_of": 5})
                 console.print(f"{match['team_a']} vs {match['team_b']} (best of 5): map {match['p_team_a_map']:.3f}, "
                               f"series {match['p_team_a_series']:.3f}")
-            status = _post(base_url, "/models/status")
+            status = _post(base_url, "/models/status", key)
             console.print(f"serving {status['serving']} from snapshot {status['snapshot_id']} (redis {status['redis']})")
     finally:
         if not settings.redis_url:
