@@ -171,7 +171,7 @@ class KeyCache:
             return entry[1]
         try:
             record = read_key(self.settings, key_id)
-        except sa.exc.SQLAlchemyError as error:
+        except (sa.exc.SQLAlchemyError, OSError) as error:
             if entry is not None:  # the database is away: what it said a moment ago beats refusing everyone
                 return entry[1]
             raise KeyStoreUnavailable(f"the key store is unreachable ({type(error).__name__})") from error

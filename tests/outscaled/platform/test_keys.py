@@ -3,7 +3,9 @@ and the `outscaled keys` commands end to end."""
 
 import hashlib
 import time
+from dataclasses import replace
 
+import pytest
 import sqlalchemy as sa
 
 from outscaled.cli import main
@@ -56,6 +58,16 @@ def test_the_cache_does_not_reread_the_table_within_its_ttl(settings):
     assert cache.verify(created.key) is not None  # served from memory: no database on the hot path
 
 
+def test_an_unreachable_key_table_serves_what_was_read_and_is_unavailable_otherwise(settings):
+    created = keys.create_key(settings, "reader")
+    cache = keys.KeyCache(settings, ttl=0.0)  # every lookup goes to the database
+    assert cache.verify(created.key) is not None
+    cache.settings = replace(settings, keys_uri="postgresql+psycopg2://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert cache.verify(created.key) is not None  # what it read a moment ago
+    with pytest.raises(keys.KeyStoreUnavailable):  # a key it never saw: the service answers 503, not 401 or 500
+        cache.verify(keys.create_key(settings, "reader").key)
+
+
 def test_the_authenticator_names_what_is_wrong(settings):
     authenticator = Authenticator(settings)
     created = keys.create_key(settings, "reader")
@@ -96,3 +108,16 @@ def test_the_keys_commands(settings, capsys):
     assert status == 0, err
     assert f"purged {key_id}: key record removed, 1 rate-limit entries" in err
     assert keys.read_key(settings, key_id) is None
+
+
+def test_keys_in_postgres_as_in_production(settings, postgres_url):
+    """The same table on a real PostgreSQL server (production's catalog database)."""
+    on_postgres = replace(settings, keys_uri=postgres_url)
+    created = keys.create_key(on_postgres, "admin", "ops")
+    assert keys.KeyCache(on_postgres).verify(created.key).role == "admin"
+    assert keys.revoke_key(on_postgres, created.record.key_id)
+    [listed] = keys.list_keys(on_postgres)
+    assert listed.key_id == created.record.key_id and listed.revoked_at > listed.created_at
+    assert listed.created_at.tzinfo is not None
+    assert keys.KeyCache(on_postgres).verify(created.key) is None
+    assert keys.delete_key(on_postgres, created.record.key_id) and keys.list_keys(on_postgres) == []
