@@ -7,9 +7,11 @@ string's whole number is ASCII digits only (`²` and `٣` are refused), and ever
 field is at most MAX_TEXT characters as sent, holds something besides whitespace (WHITESPACE: what JSON
 Schema's patterns call whitespace), and is stripped of it.
 
-Two rules cannot be written in JSON Schema and are stated in the fields' descriptions instead: `map_end` is
-at least `map_start` and within `best_of`. The answers' classes document the responses only (the service
-builds them as dicts); they allow extra fields, so a new field in an answer does not break a client.
+Three rules cannot be written in JSON Schema and the document states them in words instead: `map_end` is
+at least `map_start` and within `best_of` (the fields' descriptions), and a whole number is written without
+a fraction (JSON Schema's `integer` takes 3.0; the document's description says the service does not). The
+answers' classes document the responses only (the service builds them as dicts); they allow extra fields,
+so a new field in an answer does not break a client.
 """
 
 from __future__ import annotations

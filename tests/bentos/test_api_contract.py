@@ -5,13 +5,15 @@ The running service is fuzzed against the same document in test_api_fuzz.py."""
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import jsonschema
 import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from bentos.app import app
 from bentos.openapi import OPERATIONS, document
@@ -111,18 +113,20 @@ def test_the_rules_stated_in_words_are_the_only_differences():
         assert validator.is_valid(body) and not _accepted(parse_single, body), body
 
 
-@pytest.fixture
-def client():
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+def _get(path: str) -> httpx.Response:
+    """GET `path` from the app in this process (no server, no middleware)."""
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            return await client.get(path)
+    return asyncio.run(get())
 
 
-def test_an_unexpected_failure_is_a_json_500_with_only_a_request_id(client):
+def test_an_unexpected_failure_is_a_json_500_with_only_a_request_id():
     """A predictor without its model list (a route that fails for a reason no input causes)."""
     nobody = redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0))  # Redis down: status() says so
     app.state.predictor = Predictor(nobody, Models({}, {}))
     try:
-        answer = client.get("/models/status")
+        answer = _get("/models/status")
     finally:
         del app.state.predictor
     assert answer.status_code == 500 and answer.headers["content-type"] == "application/json"
@@ -131,13 +135,13 @@ def test_an_unexpected_failure_is_a_json_500_with_only_a_request_id(client):
     assert "Traceback" not in answer.text and "model_info" not in answer.text
 
 
-def test_a_method_a_route_does_not_take_is_a_json_405_with_allow(client):
-    answer = client.get("/predict/single")
+def test_a_method_a_route_does_not_take_is_a_json_405_with_allow():
+    answer = _get("/predict/single")
     assert answer.status_code == 405 and answer.headers["allow"] == "POST" and answer.json() == {"error": "Method Not Allowed"}
 
 
-def test_the_document_and_the_docs_page_are_served(client):
-    assert client.get("/openapi.json").json() == client.get("/docs.json").json()
-    assert set(client.get("/docs.json").json()["paths"]) == ROUTES
-    page = client.get("/docs")
+def test_the_document_and_the_docs_page_are_served():
+    assert _get("/openapi.json").json() == _get("/docs.json").json()
+    assert set(_get("/docs.json").json()["paths"]) == ROUTES
+    page = _get("/docs")
     assert page.status_code == 200 and "/openapi.json" in page.text and "swagger-ui-bundle.js" in page.text

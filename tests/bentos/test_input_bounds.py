@@ -73,6 +73,18 @@ def test_the_curve_path_is_bounded(service):
     assert status == 422 and answer["field"] == "player_id" and size < SMALL_ERROR
 
 
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/predict/match", {"team_a": "T1", "team_b": "Gen.G", "best_of": 3.0}, "best_of"),  # was range(2.0): a 500
+    ("/predict/match", {"team_a": "T1", "team_b": "Gen.G", "best_of": True}, "best_of"),
+    ("/predict/single", {"player": "x", "stat": "kills", "line": 2.5, "best_of": True}, "best_of"),  # was best-of-1
+    ("/predict/single", {"player": "x", "stat": "kills", "line": 2.5, "map_end": 2.0}, "map_end"),
+    ("/predict/batch", {"requests": [{"player": "x", "stat": "kills", "line": 2.5, "playoffs": 1}]}, "requests[0].playoffs"),
+])
+def test_numbers_and_flags_are_strict(service, path, body, field):
+    status, answer, size = _refused(service[0], path, body)
+    assert status == 422 and answer["field"] == field and size < SMALL_ERROR, answer
+
+
 @pytest.mark.parametrize(("query", "field"), [({"q": LONG}, "q"), ({"limit": "²"}, "limit"),
                                                ({"limit": "9" * 5000}, "limit")])
 def test_the_player_search_is_bounded(service, query, field):
