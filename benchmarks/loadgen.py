@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,12 +28,26 @@ class LoadResult:
     service: list[float] = field(default_factory=list)  # per response, its Server-Timing (s; NaN without one)
 
 
-def request_bytes(host: str, path: str, body: dict | None = None) -> bytes:
+# The limiter runs on every request (its EVALSHA is part of what is measured) but never refuses one.
+BENCHMARK_RATE = "1000000/s,burst=1000000"
+
+
+def benchmark_headers(settings) -> dict[str, str]:
+    """A reader key for this run, sent as a bearer token: the service runs with auth on, as in production
+    (OUTSCALED_AUTH=off measures it without). Sets a reader rate the load cannot reach, unless one is set."""
+    from outscaled.platform.keys import create_key
+
+    os.environ.setdefault("OUTSCALED_RATE_READER", BENCHMARK_RATE)
+    return {"authorization": f"Bearer {create_key(settings, 'reader', 'benchmark').key}"}
+
+
+def request_bytes(host: str, path: str, body: dict | None = None, headers: dict[str, str] | None = None) -> bytes:
     """One HTTP/1.1 request: a POST of `body` as JSON, or a GET when there is no body."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     if body is None:
-        return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
     payload = json.dumps(body).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n").encode()
     return head + payload
 
@@ -59,10 +74,10 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, float
 
 
 async def open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
-                    connections: int = 64, burst: bool = False) -> LoadResult:
+                    connections: int = 64, burst: bool = False, headers: dict[str, str] | None = None) -> LoadResult:
     url = urlsplit(base_url)
     netloc = f"{url.hostname or '127.0.0.1'}:{url.port or 80}"
-    return await open_loop_requests(base_url, [request_bytes(netloc, path, b) for b in bodies], rate, seconds,
+    return await open_loop_requests(base_url, [request_bytes(netloc, path, b, headers) for b in bodies], rate, seconds,
                                     connections, burst)
 
 
@@ -131,12 +146,12 @@ async def open_loop_requests(base_url: str, requests: list[bytes], rate: float, 
 
 
 def run_open_loop(base_url: str, path: str, bodies: list[dict], rate: float, seconds: float,
-                  burst: bool = False) -> LoadResult:
+                  burst: bool = False, headers: dict[str, str] | None = None) -> LoadResult:
     try:
         import uvloop
-        return uvloop.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst))
+        return uvloop.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst, headers=headers))
     except ImportError:
-        return asyncio.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst))
+        return asyncio.run(open_loop(base_url, path, bodies, rate, seconds, burst=burst, headers=headers))
 
 
 def run_requests(base_url: str, requests: list[bytes], rate: float, seconds: float,

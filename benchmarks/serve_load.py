@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import orjson
 
-from loadgen import run_open_loop  # benchmarks/loadgen.py
+from loadgen import benchmark_headers, run_open_loop  # benchmarks/loadgen.py
 from outscaled.config import load_settings
 from outscaled.online.redis_server import connect, stop_embedded
 from outscaled.online.service_process import free_port, running_service
@@ -65,11 +65,12 @@ def connections_per_worker(port: int) -> str:
     return "/".join(str(n) for _, n in counts.most_common()) or "unknown"
 
 
-def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float, burst: bool = False) -> None:
+def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float, burst: bool = False,
+                   headers: dict[str, str] | None = None) -> None:
     split: list[str] = []
     probe = threading.Timer(min(2.0, seconds / 2), lambda: split.append(connections_per_worker(urlsplit(base_url).port)))
     probe.start()
-    result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds, burst=burst)
+    result = run_open_loop(base_url, "/predict/single", bodies, rate, seconds, burst=burst, headers=headers)
     probe.join()
     print(f"single @ {rate:5d}/s for {seconds:.0f}s: {len(result.latencies) / result.elapsed:7.0f} req/s done, "
           f"{percentiles(result.latencies)}  errors {result.errors}  (connections per worker "
@@ -79,10 +80,10 @@ def single_at_rate(base_url: str, bodies: list[dict], rate: int, seconds: float,
         print(f"    of which in the service (Server-Timing)     {percentiles(spent)}")
 
 
-def batches(base_url: str, name: str, requests: list[dict], count: int) -> None:
+def batches(base_url: str, name: str, requests: list[dict], count: int, headers: dict[str, str]) -> None:
     samples, in_service, errors = [], [], 0
     body = orjson.dumps({"requests": requests})  # encoded once: the client's JSON encoding is not the service's time
-    with httpx.Client(base_url=base_url, timeout=60, headers={"content-type": "application/json"}) as client:
+    with httpx.Client(base_url=base_url, timeout=60, headers={"content-type": "application/json", **headers}) as client:
         for _ in range(count):
             started = time.perf_counter()
             response = client.post("/predict/batch", content=body)
@@ -122,20 +123,21 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     port = free_port()
+    auth = benchmark_headers(settings)
     try:
         with running_service(settings, port, settings.home / "bench-service.log") as base_url:
-            players = [p["name"] for p in httpx.get(f"{base_url}/players?q=&limit=1000").json()["players"]]
+            players = [p["name"] for p in httpx.get(f"{base_url}/players?q=&limit=1000", headers=auth).json()["players"]]
             singles, slate, distinct = workloads(players)
-            served = httpx.get(f"{base_url}/models/status").json()["serving"]
+            served = httpx.get(f"{base_url}/models/status", headers=auth).json()["serving"]
             singles, slate, distinct = ([r for r in w if r["stat"] in served] for w in (singles, slate, distinct))
             print(f"{len(players)} players; {len(singles):,} different single requests")
             redis_floor(settings, [p.lower() for p in players])
             for body in singles[:300]:  # warm up
-                httpx.post(f"{base_url}/predict/single", json=body)
+                httpx.post(f"{base_url}/predict/single", json=body, headers=auth)
             for rate in args.rates:
-                single_at_rate(base_url, singles, rate, args.seconds, burst=args.burst_connect)
-            batches(base_url, "slate", slate, 30)
-            batches(base_url, "distinct", distinct, 30)
+                single_at_rate(base_url, singles, rate, args.seconds, burst=args.burst_connect, headers=auth)
+            batches(base_url, "slate", slate, 30, auth)
+            batches(base_url, "distinct", distinct, 30, auth)
     finally:
         if not settings.redis_url:
             stop_embedded(settings)

@@ -27,7 +27,7 @@ import httpx
 import numpy as np
 import redis
 
-from loadgen import request_bytes, run_requests  # benchmarks/loadgen.py
+from loadgen import benchmark_headers, request_bytes, run_requests  # benchmarks/loadgen.py
 from outscaled.config import load_settings
 from outscaled.online.lifecycle import descendants
 from outscaled.online.redis_server import connect, stop_embedded
@@ -40,7 +40,8 @@ MEMORY_GROWTH_LIMIT_MB = 50
 P99_GROWTH_LIMIT = 1.5
 
 
-def mixed_requests(netloc: str, players: list[str], served: set[str]) -> tuple[list[bytes], list[str]]:
+def mixed_requests(netloc: str, players: list[str], served: set[str],
+                   headers: dict[str, str]) -> tuple[list[bytes], list[str]]:
     singles, _, distinct = (
         [r for r in w if r["stat"] in served] for w in workloads(players))
     stats = sorted(served & {"kills", "deaths", "assists", "cs"})
@@ -48,13 +49,15 @@ def mixed_requests(netloc: str, players: list[str], served: set[str]) -> tuple[l
     for n in range(2000):
         kind = KINDS[n % len(KINDS)]
         if kind == "single":
-            request = request_bytes(netloc, "/predict/single", singles[n % len(singles)])
+            request = request_bytes(netloc, "/predict/single", singles[n % len(singles)], headers=headers)
         elif kind == "batch":
             start = (n * BATCH_SIZE) % (len(distinct) - BATCH_SIZE)
-            request = request_bytes(netloc, "/predict/batch", {"requests": distinct[start:start + BATCH_SIZE]})
+            request = request_bytes(netloc, "/predict/batch", {"requests": distinct[start:start + BATCH_SIZE]},
+                                    headers=headers)
         else:
             player = quote(players[n % len(players)], safe="")
-            request = request_bytes(netloc, f"/predict/curve/{player}?stat={stats[n % len(stats)]}&map_start=1&map_end=2")
+            request = request_bytes(netloc, f"/predict/curve/{player}?stat={stats[n % len(stats)]}&map_start=1&map_end=2",
+                                    headers=headers)
         requests.append(request)
         kinds.append(kind)
     return requests, kinds
@@ -103,12 +106,13 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     redis_pid_file = settings.home / "redis" / "redis.pid"
+    auth = benchmark_headers(settings)
     try:
         with running_service(settings, free_port(), settings.home / "soak-service.log") as base_url:
-            players = [p["name"] for p in httpx.get(f"{base_url}/players?q=&limit=1000").json()["players"]]
-            served = set(httpx.get(f"{base_url}/models/status").json()["serving"])
+            players = [p["name"] for p in httpx.get(f"{base_url}/players?q=&limit=1000", headers=auth).json()["players"]]
+            served = set(httpx.get(f"{base_url}/models/status", headers=auth).json()["serving"])
             netloc = base_url.removeprefix("http://")
-            requests, kinds = mixed_requests(netloc, players, served)
+            requests, kinds = mixed_requests(netloc, players, served, auth)
             print(f"{len(players)} players; {args.rate:.0f} req/s for {args.minutes} min; mix per 20: "
                   f"16 single, 2 batch of {BATCH_SIZE}, 2 curve")
             run_requests(base_url, requests, 100, 10)  # warm-up: every kind, caches filled
