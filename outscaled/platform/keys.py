@@ -62,6 +62,10 @@ class CreatedKey:
     key: str  # the whole key: shown once, never stored
     record: KeyRecord
 
+    @property
+    def key_id(self) -> str:
+        return self.record.key_id
+
 
 def engine(settings: Settings) -> sa.Engine:
     """One engine per database for the process, with the table created on first use."""
