@@ -22,16 +22,19 @@ import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.background import BackgroundTask
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bentos.openapi import document
 from outscaled.config import load_settings
+from outscaled.online.arms import ANONYMOUS
 from outscaled.online.predictor import NotFound, Predictor, Unavailable
 from outscaled.online.requests import (
-    MAX_BODY_BYTES, MAX_ECHO, BodyTooLarge, RequestError, parse_batch, parse_curve, parse_match, parse_search,
-    parse_single,
+    MAX_BODY_BYTES, MAX_ECHO, BodyTooLarge, RequestError, SingleRequest, parse_batch, parse_curve, parse_match,
+    parse_search, parse_single,
 )
+from outscaled.platform.observability import CONTENT_TYPE_LATEST, count_predictions, health_gauges, metrics_text
 
 STATIC = Path(__file__).parent / "static"
 PAGE = (STATIC / "index.html").read_text()
@@ -102,26 +105,103 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _caller(request: Request) -> str:
+    """The caller's id (the gateway's, outscaled.platform.middleware): the A/B arm and the log key on it."""
+    caller = getattr(request.state, "caller", None)
+    return caller.id if caller is not None else ANONYMOUS
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
+
+
+def _log(request: Request, endpoint: str, asked: list[SingleRequest], answers: list, started: float,
+         predictor: Predictor) -> BackgroundTask | None:
+    """Each stat answer to the analytics log (outscaled.analytics.log: a buffer append, sent by a thread)
+    and to the predictions metric; when a stat has a shadow split, the challenger is scored after the
+    answer has gone (the returned task) and logged beside it."""
+    count_predictions(answers)
+    log_rows = getattr(request.app.state, "prediction_log", None)
+    shadowed = any(s.shadow for s in predictor.live_splits().values())
+    if log_rows is None and not shadowed:
+        return None
+    request_id, caller = _request_id(request), getattr(request.state, "caller", None)
+    key_id = caller.id if caller is not None else ""
+    latency_ms = (time.perf_counter() - started) * 1000
+    rows = [{"request_id": request_id if len(asked) == 1 else f"{request_id}:{i}", "ts": time.time(),
+             "key_id": key_id, "endpoint": endpoint, "inputs": r.__dict__, "player": a.get("player") or r.player,
+             "stat": r.stat, "line": r.line, "map_start": r.map_start, "map_end": r.map_end,
+             "opponent": r.opponent or "", "outputs": a, "expected": a.get("expected"), "p_over": a.get("p_over"),
+             "model_version": a.get("model_version", ""), "snapshot_id": a.get("snapshot_id", ""),
+             "arm": a.get("arm", "champion"), "latency_ms": latency_ms}
+            for i, (r, a) in enumerate(zip(asked, answers)) if isinstance(a, dict) and "model_version" in a]
+    if not shadowed:
+        log_rows.record(rows)
+        return None
+
+    def score_shadow() -> None:  # after the response: the caller never waits for the challenger
+        try:
+            by_request = {row["request_id"]: row for row in rows}
+            for i, shadow in enumerate(predictor.shadow(asked)):
+                row = by_request.get(request_id if len(asked) == 1 else f"{request_id}:{i}")
+                if shadow is not None and row is not None:
+                    row["shadow_outputs"], row["shadow_version"] = shadow, shadow["model_version"]
+        except Exception:  # a shadow that fails is logged without its scores, never a failed request
+            log.exception("shadow scoring failed (request id %s)", request_id)
+        if log_rows is not None:
+            log_rows.record(rows)
+
+    return BackgroundTask(score_shadow)
+
+
 # The bodies go to the schemas as bytes: pydantic parses the JSON and checks it in one pass.
 async def single(request: Request, predictor: Predictor) -> Response:
-    return FastJSONResponse(predictor.single(parse_single(await _body(request))))
+    started = time.perf_counter()
+    asked = parse_single(await _body(request))
+    answer = predictor.single(asked, _caller(request))
+    return FastJSONResponse(answer, background=_log(request, "/predict/single", [asked], [answer], started, predictor))
 
 
 async def batch(request: Request, predictor: Predictor) -> Response:
+    started = time.perf_counter()
+    asked = parse_batch(await _body(request))
+    found = predictor.many(asked, _caller(request))
     answers = [{"error": str(a), "status": 404, "suggestions": a.suggestions} if isinstance(a, NotFound) else a
-               for a in predictor.many(parse_batch(await _body(request)))]
-    return FastJSONResponse({"predictions": answers})
+               for a in found]
+    return FastJSONResponse({"predictions": answers},
+                            background=_log(request, "/predict/batch", asked, answers, started, predictor))
 
 
 async def curve(request: Request, predictor: Predictor) -> Response:
     asked = parse_curve(request.path_params["player_id"], request.query_params)
-    return FastJSONResponse(predictor.curve(asked.player_id, asked.stat, asked.map_start, asked.map_end,
-                                            asked.opponent, asked.best_of))
+    answer = predictor.curve(asked.player_id, asked.stat, asked.map_start, asked.map_end, asked.opponent,
+                             asked.best_of, _caller(request))
+    log_rows = getattr(request.app.state, "prediction_log", None)
+    if log_rows is not None:  # one row: the whole curve is its output, no line of its own
+        caller = getattr(request.state, "caller", None)
+        log_rows.record([{"request_id": _request_id(request), "ts": time.time(),
+                          "key_id": caller.id if caller is not None else "", "endpoint": "/predict/curve",
+                          "inputs": dict(request.query_params, player=asked.player_id), "player": answer["player"],
+                          "stat": asked.stat, "map_start": asked.map_start, "map_end": asked.map_end,
+                          "opponent": asked.opponent or "", "outputs": answer, "expected": answer["expected"],
+                          "model_version": answer["model_version"], "snapshot_id": answer["snapshot_id"],
+                          "arm": answer["arm"]}])
+    return FastJSONResponse(answer)
 
 
 async def match(request: Request, predictor: Predictor) -> Response:
     asked = parse_match(await _body(request))
-    return FastJSONResponse(predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side))
+    answer = predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side)
+    log_rows = getattr(request.app.state, "prediction_log", None)
+    if log_rows is not None:
+        caller = getattr(request.state, "caller", None)
+        log_rows.record([{"request_id": _request_id(request), "ts": time.time(),
+                          "key_id": caller.id if caller is not None else "", "endpoint": "/predict/match",
+                          "inputs": asked.model_dump(), "player": "", "stat": "win", "opponent": answer["team_b"],
+                          "outputs": answer, "p_over": answer["p_team_a_series"],
+                          "model_version": answer["model_version"], "snapshot_id": answer["snapshot_id"],
+                          "arm": answer["arm"]}])
+    return FastJSONResponse(answer)
 
 
 async def status(request: Request, predictor: Predictor) -> Response:
@@ -149,6 +229,31 @@ async def ready(request: Request, predictor: Predictor) -> Response:
 
 async def health(request: Request) -> Response:
     return FastJSONResponse({"alive": True})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of every worker (outscaled.platform.observability); Redis and the analytics sink
+    are checked when scraped."""
+    predictor: Predictor | None = getattr(request.app.state, "predictor", None)
+    if predictor is not None:
+        from outscaled.analytics.log import sink_health
+
+        client = predictor.store.client
+
+        def redis_up() -> bool:
+            try:
+                return bool(client.ping())
+            except Exception:
+                return False
+
+        def sink() -> tuple[bool, int]:
+            try:
+                return sink_health(client)
+            except Exception:
+                return False, -1
+
+        health_gauges(redis_up, sink if getattr(request.app.state, "prediction_log", None) is not None else None)
+    return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def page(request: Request) -> Response:
@@ -184,6 +289,7 @@ app = Starlette(exception_handlers={HTTPException: http_error}, routes=[
     Route("/docs.json", openapi),
     Route("/docs", docs),
     Route("/health", health),
+    Route("/metrics", metrics),
     Route("/ready", _handled(ready)),
     Route("/predict/single", _handled(single), methods=["POST"]),
     Route("/predict/batch", _handled(batch), methods=["POST"]),

@@ -46,6 +46,12 @@ class Settings:
     jwt_issuer: str | None
     rate_reader: str  # "20/s,burst=40"; "off" for no limit
     rate_admin: str
+    # Observability and analytics (outscaled/platform/observability.py, outscaled/analytics).
+    access_log: bool = True  # one JSON line per request on stderr
+    prediction_log: bool = True  # every prediction logged to the analytics store (off the request path)
+    tracing: str = "off"  # OpenTelemetry spans: "off" or "otlp" (BentoML's exporter, to tracing_endpoint)
+    tracing_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318/v1/traces
+    tracing_sample_rate: float = 1.0
 
     @property
     def landing_dir(self) -> Path:
@@ -132,4 +138,15 @@ def load_settings() -> Settings:
         jwt_issuer=_env("OUTSCALED_JWT_ISSUER"),
         rate_reader=_env("OUTSCALED_RATE_READER", "20/s,burst=40"),
         rate_admin=_env("OUTSCALED_RATE_ADMIN", "100/s,burst=200"),
+        access_log=_switch("OUTSCALED_ACCESS_LOG", "on"),
+        prediction_log=_switch("OUTSCALED_PREDICTION_LOG", "on"),
+        tracing=_tracing(_env("OUTSCALED_TRACING", "off")),
+        tracing_endpoint=_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", _env("OTEL_EXPORTER_OTLP_ENDPOINT")),
+        tracing_sample_rate=float(_env("OUTSCALED_TRACING_SAMPLE_RATE", "1.0")),
     )
+
+
+def _tracing(value: str) -> str:
+    if value not in ("off", "otlp"):
+        raise RuntimeError(f"OUTSCALED_TRACING must be off or otlp, not '{value}'")
+    return value

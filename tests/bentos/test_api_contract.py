@@ -23,7 +23,7 @@ from outscaled.online.service_process import free_port
 
 ROUTES = {"/predict/single", "/predict/batch", "/predict/curve/{player_id}", "/predict/match", "/models/status",
           "/players", "/teams", "/tournaments", "/health", "/ready"}
-NOT_API = {"/", "/openapi.json", "/docs.json", "/docs"}  # the page and the documentation itself
+NOT_API = {"/", "/openapi.json", "/docs.json", "/docs", "/metrics"}  # the page, the documentation, Prometheus text
 
 
 def test_every_route_of_the_app_is_in_the_document():
