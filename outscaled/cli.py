@@ -396,7 +396,11 @@ def _snapshots(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from outscaled.online.service_process import serve_forever
 
-    return serve_forever(load_settings(), args.port)
+    settings = load_settings()
+    if settings.auth:
+        console.print("auth is on: `outscaled keys create --role reader` makes a key; send `Authorization: Bearer "
+                      "<key>` (or open /?key=<key> in a browser); OUTSCALED_AUTH=off turns it off for local work")
+    return serve_forever(settings, args.port)
 
 
 UI_STOP_GRACE_SECONDS = 5.0

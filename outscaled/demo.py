@@ -123,7 +123,40 @@ def show_predictions() -> None:
                               f"series {match['p_team_a_series']:.3f}")
             status = _post(base_url, "/models/status", key)
             console.print(f"serving {status['serving']} from snapshot {status['snapshot_id']} (redis {status['redis']})")
+            show_analytics(settings, created.record.key_id)
     finally:
         if not settings.redis_url:
             stop_embedded(settings)
     console.print("service and embedded Redis stopped")
+
+
+ANALYTICS_SQL = ("SELECT request_id, endpoint, player, stat, line, round(p_over, 3) AS p_over, model_version, arm "
+                 "FROM predictions FINAL WHERE key_id = '{key}' ORDER BY ts LIMIT 6")
+SETTLED_SQL = ("SELECT model_version, arm, stat, count() AS settled, round(avg(hit), 3) AS accuracy "
+               "FROM prediction_feedback FINAL WHERE status = 'settled' GROUP BY model_version, arm, stat "
+               "ORDER BY model_version, arm, stat")
+
+
+def show_analytics(settings, key_id: str, wait: float = 15.0) -> None:
+    """The demo's own answers as the analytics store logged them (`outscaled analytics`), and the settled
+    accuracy so far (the prediction_feedback asset settles a prediction once its series is ingested)."""
+    import time
+
+    from outscaled.analytics.store import run_query
+
+    console.rule("[bold]9. analytics: every answer logged to ClickHouse (chdb), settled when the games arrive")
+    deadline, rows = time.monotonic() + wait, []
+    while time.monotonic() < deadline and len(rows) < 5:  # the writer drains the log within a second or two
+        rows = run_query(settings, ANALYTICS_SQL.format(key=key_id)).to_pylist()
+        time.sleep(0.5)
+    console.print(f"outscaled analytics \"{ANALYTICS_SQL.format(key=key_id)}\"")
+    for row in rows:
+        console.print("  " + "  ".join(f"{name}={value}" for name, value in row.items()))
+    settled = run_query(settings, SETTLED_SQL).to_pylist()
+    if settled:
+        for row in settled:
+            console.print("  settled: " + "  ".join(f"{name}={value}" for name, value in row.items()))
+    else:
+        console.print("settled accuracy: no prediction settled yet; the demo's answers are about series not played "
+                      "yet, and `outscaled materialize --select analytics/prediction_feedback` settles them once "
+                      "their games are ingested")
