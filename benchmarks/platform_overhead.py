@@ -40,7 +40,7 @@ def _sink_rows(settings, key_id: str, expected: int, wait: float = 60.0) -> int:
     deadline, rows = time.monotonic() + wait, -1
     while time.monotonic() < deadline:
         with open_store(settings) as store:
-            rows = count(store, f"{PREDICTIONS} FINAL", "key_id = {key:String}", {"key": key_id})
+            rows = count(store, PREDICTIONS, "key_id = {key:String}", {"key": key_id})
         if rows >= expected:
             break
         time.sleep(1.0)

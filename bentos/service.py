@@ -93,5 +93,6 @@ class Outscaled:
 # Keys, roles and rate limits around every route, the mounted app's included (health, readiness, metrics,
 # the page and the API docs stay open: outscaled.platform.auth.OPEN_PATHS).
 # Outermost (added first): the correlation id, metrics and access log see every answer, the gateway's too.
-Outscaled.add_asgi_middleware(Observability, access_log=SETTINGS.access_log)
+Outscaled.add_asgi_middleware(Observability, log_path=SETTINGS.home / "logs" / "service.jsonl",
+                               access_log=SETTINGS.access_log)
 Outscaled.add_asgi_middleware(Gateway, settings=SETTINGS)

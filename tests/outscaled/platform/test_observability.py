@@ -3,6 +3,8 @@ counts by status, JSON access lines, and the metrics text."""
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -11,6 +13,8 @@ from starlette.testclient import TestClient
 
 from outscaled.platform import observability
 from outscaled.platform.observability import Observability, count_predictions, metrics_text, route_of
+
+LOG = Path(tempfile.mkdtemp()) / "logs" / "service.jsonl"
 
 
 def _app() -> Starlette:
@@ -32,7 +36,7 @@ def _sample(name: str, **labels) -> float:
 
 
 def test_a_request_id_is_kept_or_made_and_returned():
-    client = TestClient(Observability(_app(), access_log=False))
+    client = TestClient(Observability(_app(), LOG, access_log=False))
     given = client.get("/players", headers={"X-Request-ID": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123" == given.json()["request_id"]
     made = client.get("/players", headers={"X-Request-ID": "not valid; drop table"})
@@ -43,7 +47,7 @@ def test_a_request_id_is_kept_or_made_and_returned():
 def test_routes_are_labelled_by_pattern_and_counted_by_status():
     assert route_of("/predict/curve/Faker") == "/predict/curve/{player}"
     assert route_of("/anything/" + "x" * 500) == "other"
-    client = TestClient(Observability(_app(), access_log=False))
+    client = TestClient(Observability(_app(), LOG, access_log=False))
     before = (_sample("outscaled_http_responses_total", route="/predict/curve/{player}", status="200"),
               _sample("outscaled_http_responses_total", route="/teams", status="429"),
               _sample("outscaled_rate_limited_total", role="unknown"))
@@ -64,20 +68,15 @@ def test_predictions_are_counted_by_version_and_arm():
     assert _sample("outscaled_predictions_total", stat="kills", model_version="v1", arm="challenger") == before + 1
 
 
-def test_each_request_is_one_json_line(caplog):
-    client = TestClient(Observability(_app(), access_log=True))
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    observability.access_log.addHandler(handler)
-    try:
-        client.get("/players", headers={"X-Request-ID": "line-1"})
-    finally:
-        observability.access_log.removeHandler(handler)
-    [record] = records
-    formatted = json.loads(logging.getLogger("outscaled").handlers[0].format(record))
-    assert formatted["request_id"] == "line-1" and formatted["status"] == 200 and formatted["route"] == "/players"
-    assert formatted["method"] == "GET" and formatted["duration_ms"] >= 0
+def test_each_request_is_one_json_line_in_the_service_log():
+    client = TestClient(Observability(_app(), LOG, access_log=True))
+    client.get("/players", headers={"X-Request-ID": "line-1"})
+    for handler in logging.getLogger("outscaled").handlers:
+        handler.flush()
+    lines = [json.loads(line) for line in LOG.read_text().splitlines()]
+    [line] = [entry for entry in lines if entry.get("request_id") == "line-1"]
+    assert line["status"] == 200 and line["route"] == "/players" and line["message"] == "request"
+    assert line["method"] == "GET" and line["duration_ms"] >= 0
 
 
 def test_the_grafana_dashboard_charts_only_metrics_the_service_exports():
