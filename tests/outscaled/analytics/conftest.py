@@ -29,6 +29,7 @@ def analytics_settings(home, monkeypatch) -> Iterator[Settings]:
         monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("CLICKHOUSE_URL", raising=False)
     settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)  # with REDIS_URL nothing else makes it before the writer's log
     client = connect(settings)
     keys = (STREAM, PURGED_KEYS, LOGGED, HANDLED, HEARTBEAT)
     client.delete(*keys)  # a shared server may hold another test's stream, purges and counters
