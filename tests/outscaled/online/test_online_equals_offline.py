@@ -13,7 +13,7 @@ from outscaled.lakehouse.tables import read_table
 from outscaled.models.distributions import map_range_distribution
 from outscaled.online.predictor import Predictor, NotFound
 from outscaled.online.requests import RequestError, SingleRequest
-from outscaled.online.redis_server import connect, stop_embedded
+from outscaled.online.redis_server import connect, embedded_running, stop_embedded
 from outscaled.online.snapshot import publish
 from bentos.service import load_models
 
@@ -32,10 +32,12 @@ def predictor(served_home):
         settings = load_settings()
         models, _ = load_models()
     catalog = open_catalog(settings)
+    shared = embedded_running(settings)  # the session's HTTP service may be running on it: leave it so
     client = connect(settings)
     publish(client, catalog, champions(read_registry(catalog)))
     yield Predictor(client, models, clock=lambda: NOW), settings
-    stop_embedded(settings)
+    if not shared:
+        stop_embedded(settings)
 
 
 def test_prediction_equals_the_model_called_directly(predictor):
