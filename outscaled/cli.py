@@ -143,9 +143,17 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _analytics(args: argparse.Namespace) -> int:
-    from outscaled.analytics.cli import run  # the analytics store: outscaled/analytics
+    """Read-only SQL on the analytics store (outscaled/analytics), printed like `outscaled sql`; a write
+    statement raises ReadOnlyViolation."""
+    import polars as pl
 
-    return run(args, load_settings(), console)
+    from outscaled.analytics.store import run_query
+
+    frame = pl.from_arrow(run_query(load_settings(), args.query))
+    _print_frame(frame.to_frame() if isinstance(frame, pl.Series) else frame, args.format)
+    if frame.is_empty():
+        console.print("no rows", style="dim")
+    return 0
 
 
 def _date_orders(pairs: list[str]) -> dict[str, str]:
@@ -279,10 +287,15 @@ def _sql(args: argparse.Namespace) -> int:
     relation = run_query(open_catalog(load_settings()), args.query)
     if relation is None:
         return 0
-    frame = relation.pl()
-    if args.format == "csv":
+    _print_frame(relation.pl(), args.format)
+    return 0
+
+
+def _print_frame(frame, format: str) -> None:
+    """A query's result on stdout: a table, CSV or JSON (`outscaled sql`, `outscaled analytics`)."""
+    if format == "csv":
         sys.stdout.write(frame.write_csv())
-    elif args.format == "json":
+    elif format == "json":
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str, indent=None) + "\n")
     else:
         table = Table(show_lines=False)
@@ -291,7 +304,6 @@ def _sql(args: argparse.Namespace) -> int:
         for row in frame.iter_rows():
             table.add_row(*["" if v is None else str(v) for v in row])
         Console(width=None if sys.stdout.isatty() else 200).print(table)
-    return 0
 
 
 def _models(args: argparse.Namespace) -> int:
