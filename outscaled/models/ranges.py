@@ -22,7 +22,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from outscaled.models.distributions import map_range_summaries
 from outscaled.models.estimators import apply_calibrator, calibrator_from_json, calibrator_to_json, fit_calibrator
-from outscaled.models.metrics import probability_metrics
+from outscaled.models.metrics import expected_calibration_error, probability_metrics
 
 RANGES = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (1, 2), (1, 3), (2, 3))
 SERVED_MODES = ("model", "meta", "post_draft")
@@ -193,9 +193,23 @@ def scored_ranges(oof: pl.DataFrame, window: int | None | str = "choose") -> tup
     return with_poisson_baseline(rows.with_columns(*columns)), window
 
 
+# Outcomes drawn from a forecaster's own probabilities to find the ECE it would show if it were perfectly
+# calibrated (fixed seed: the same rows give the same floor).
+FLOOR_DRAWS = 100
+
+
+def ece_floor(p: np.ndarray, draws: int = FLOOR_DRAWS) -> tuple[float, float]:
+    """Median and 95th percentile of the ECE (10 bins) that a perfectly calibrated forecaster with these
+    probabilities shows on this many rows: below the median, a cell's ECE cannot tell calibration from noise."""
+    rng = np.random.default_rng(20251)
+    drawn = [expected_calibration_error(p, (rng.random(p.size) < p).astype(float)) for _ in range(draws)]
+    return float(np.median(drawn)), float(np.percentile(drawn, 95))
+
+
 def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.DataFrame:
-    """Per stat x range x served mode x opponent: n, log-loss, ECE, over rate, mean P(over), and the
-    rolling-Poisson log-loss at the same lines (gain = 1 - model / Poisson)."""
+    """Per stat x range x served mode x opponent: n, log-loss, ECE with its noise floor (`ece_floor`,
+    `ece_floor_p95`: outscaled.models.ranges.ece_floor), over rate, mean P(over), and the rolling-Poisson
+    log-loss at the same lines (gain = 1 - model / Poisson)."""
     if since is not None:
         scored = scored.filter(pl.col("series_start") >= since)
     records = []
@@ -208,8 +222,10 @@ def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.Dat
             mode, opponent = key.rsplit("_", 1)
             p = rows[f"p_over_{key}"].to_numpy()
             metrics = probability_metrics(p, y)
+            floor, floor_p95 = ece_floor(p)
             records.append({"stat": stat, "range": name, "mode": mode, "opponent": opponent, "n": rows.height,
-                            "log_loss": metrics["log_loss"], "ece": metrics["ece"], "over_rate": float(y.mean()),
+                            "log_loss": metrics["log_loss"], "ece": metrics["ece"], "ece_floor": floor,
+                            "ece_floor_p95": floor_p95, "over_rate": float(y.mean()),
                             "mean_p_over": float(p.mean()), "poisson_log_loss": poisson["log_loss"],
                             "gain_vs_poisson": 1 - metrics["log_loss"] / poisson["log_loss"]})
     return pl.DataFrame(records).sort(["stat", "range", "mode", "opponent"]) if records else pl.DataFrame()

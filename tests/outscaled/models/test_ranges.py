@@ -57,3 +57,14 @@ def test_metrics_per_stat_range_mode_and_opponent():
     assert set(table["opponent"]) == {"named", "average"} and set(table["range"]) == {"1", "2", "3", "1-2", "1-3", "2-3"}
     one = table.filter((pl.col("range") == "1-2") & (pl.col("opponent") == "named")).row(0, named=True)
     assert one["n"] == 2 and one["mean_p_over"] == pytest.approx(0.4)
+
+
+def test_ece_floor_is_the_ece_of_a_calibrated_forecaster_on_as_many_rows():
+    from outscaled.models.ranges import ece_floor
+
+    small, small_p95 = ece_floor(np.full(400, 0.5))
+    large, _ = ece_floor(np.full(40_000, 0.5))
+    # one bin at 0.5: ECE = |mean(y) - 0.5|, whose median is 0.6745 standard deviations (0.5 / sqrt(n))
+    assert small == pytest.approx(0.6745 * 0.5 / 20, rel=0.25) and small_p95 > small
+    assert large == pytest.approx(0.6745 * 0.5 / 200, rel=0.25)
+    assert ece_floor(np.full(400, 0.5)) == (small, small_p95)  # the same rows give the same floor
