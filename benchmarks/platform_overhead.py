@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -30,6 +31,40 @@ from serve_load import host_speed, workloads  # benchmarks/serve_load.py
 WITHOUT = {"OUTSCALED_AUTH": "off", "OUTSCALED_ACCESS_LOG": "off", "OUTSCALED_PREDICTION_LOG": "off"}
 WITH = {"OUTSCALED_AUTH": "on", "OUTSCALED_ACCESS_LOG": "on", "OUTSCALED_PREDICTION_LOG": "on",
         "OUTSCALED_RATE_READER": BENCHMARK_RATE}
+
+
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) so far of every process on this machine, by pid, with a short label
+    (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        found[int(entry.name)] = (_label(command), (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _label(command: str) -> str:
+    for marker, label in (("redis-server", "redis-server"), ("outscaled.analytics.writer", "analytics writer"),
+                          ("_bentoml_impl.worker", "bentoml worker"), ("bentoml", "bentoml arbiter"),
+                          ("platform_overhead", "load generator")):
+        if marker in command:
+            return label
+    return command[:40] or "?"
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds each kind of process used between two `cpu_seconds()` readings, largest first."""
+    used: dict[str, float] = {}
+    for pid, (label, seconds) in after.items():
+        used[label] = used.get(label, 0.0) + seconds - before.get(pid, (label, 0.0))[1]
+    return dict(sorted(((k, v) for k, v in used.items() if v >= 0.05), key=lambda kv: -kv[1]))
 
 
 def _sink_rows(settings, key_id: str, expected: int, wait: float = 60.0) -> int:
@@ -63,18 +98,22 @@ def one_run(label: str, environment: dict[str, str], rate: int, seconds: float) 
         singles = [r for r in singles if r["stat"] in served]
         with httpx.Client(base_url=base_url, headers=headers) as client:
             warm = sum(client.post("/predict/single", json=body).status_code == 200 for body in singles[:300])
+        before = cpu_seconds()
         result = run_open_loop(base_url, "/predict/single", singles, rate, seconds, headers=headers)
+        cpu = cpu_used(before, cpu_seconds())
         answered = sum(status == 200 for status in result.statuses)
         latencies = np.array(result.latencies) * 1000
         row = {"label": label, "p50": float(np.percentile(latencies, 50)), "p99": float(np.percentile(latencies, 99)),
                "done": len(result.latencies) / result.elapsed, "answered": answered, "errors": result.errors,
-               "host": host_speed()}
+               "host": host_speed(), "cpu": cpu}
         if key_id is not None:
             row["sink"] = _sink_rows(settings, key_id, answered + warm)
             row["expected_rows"] = answered + warm
     print(f"{label:8s} {row['done']:5.0f} req/s  p50 {row['p50']:6.2f} ms  p99 {row['p99']:7.2f} ms  "
           f"errors {row['errors']}  ({row['host']})"
           + (f"  sink rows {row['sink']:,} of {row['expected_rows']:,} answered" if "sink" in row else ""),
+          flush=True)
+    print("         CPU s per s of load: " + ", ".join(f"{k} {v / seconds:.2f}" for k, v in list(cpu.items())[:7]),
           flush=True)
     return row
 

@@ -12,7 +12,6 @@ one row per request id, so that is not a double.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import redis
 
-from outscaled.analytics.store import JSON_COLUMNS, ROW_DEFAULTS
+from outscaled.analytics.store import JSON_COLUMNS, ROW_DEFAULTS, to_json
 
 STREAM = "outscaled:predictions"
 LOGGED = "outscaled:analytics:logged"  # rows ever added to the stream (the writer counts those it handled)
@@ -44,7 +43,7 @@ def stream_row(row: dict[str, Any]) -> dict[str, Any]:
     for name in JSON_COLUMNS:
         value = out[name]
         if not isinstance(value, str):
-            out[name] = json.dumps(value, separators=(",", ":"), default=str)
+            out[name] = to_json(value).decode()
     return out
 
 
@@ -130,8 +129,7 @@ class PredictionLog:
                             self._idle.set()
                             break
                     try:
-                        pending = (len(batch), json.dumps([stream_row(r) for r in batch],
-                                                          separators=(",", ":"), default=str).encode())
+                        pending = (len(batch), to_json([stream_row(r) for r in batch]))
                     except Exception:  # a row that cannot be serialised: drop the batch, keep the sender alive
                         self._take(len(batch))
                         self.dropped += len(batch)

@@ -12,12 +12,12 @@ stored, so plain counts are exact with one writer (`FINAL` makes them exact in a
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+import orjson
 import pyarrow as pa
 
 from outscaled.config import Settings
@@ -113,8 +113,13 @@ def _redacted(url: str) -> str:
     return re.sub(r"//[^@/]*@", "//…@", url)
 
 
+def to_json(value: Any) -> bytes:
+    """Compact JSON (orjson: numpy values and non-string keys taken; anything else unknown as its str)."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
 def json_each_row(rows: Iterable[Mapping[str, Any]]) -> bytes:
-    return "".join(json.dumps(row, separators=(",", ":"), default=str) + "\n" for row in rows).encode()
+    return b"".join(to_json(row) + b"\n" for row in rows)
 
 
 class DirectStore:

@@ -13,12 +13,12 @@ SIGINT or SIGHUP after the batch in hand, and when the process that started it d
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
 import time
 
+import orjson
 import redis
 
 from outscaled.analytics.log import HANDLED, HEARTBEAT, HEARTBEAT_SECONDS, STREAM
@@ -54,7 +54,7 @@ def _rows(entries: list) -> tuple[list[dict], int]:
     for _, fields in entries:
         if fields is None:  # an entry deleted by hand while pending: nothing to write
             continue
-        batch = json.loads(fields[b"rows"])
+        batch = orjson.loads(fields[b"rows"])
         received += len(batch)
         for row in batch:
             rows.setdefault(row["request_id"], row)
