@@ -12,6 +12,7 @@ traceback under the same id): a fuzz test (tests/bentos/test_api_fuzz.py) checks
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from functools import cache
@@ -224,7 +225,7 @@ async def tournaments(request: Request, predictor: Predictor) -> Response:
 async def ready(request: Request, predictor: Predictor) -> Response:
     """Readiness, separate from liveness (/health): 503 with the reason while the models are loading, the
     feature store (Redis) is unreachable or holds no usable snapshot; the process itself is fine."""
-    return FastJSONResponse({"ready": True, "snapshot_id": predictor.store.refresh()})
+    return FastJSONResponse({"ready": True, "snapshot_id": predictor.store.refresh(), "worker": os.getpid()})
 
 
 async def health(request: Request) -> Response:

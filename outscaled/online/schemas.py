@@ -278,3 +278,4 @@ class Alive(_Answer):
 class Ready(_Answer):
     ready: Literal[True]
     snapshot_id: str
+    worker: int = Field(description="the process id of the service worker that answered")

