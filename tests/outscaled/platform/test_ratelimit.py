@@ -94,11 +94,12 @@ def test_concurrent_takers_in_several_processes_get_exactly_burst_plus_refill(re
     expected = rate.burst + rate.per_second * elapsed
     assert tried > 4 * admitted  # the bucket was empty most of the time: the takers outran the refill
     assert elapsed > 1.9
-    # Never more than the bucket had (no token given twice). Less only by the refill of a clock that stepped
-    # back between two takes (the script counts no time then: this VM's clock was seen to, by ~1 ms), never
-    # by a whole token (none lost).
+    # Never more than the bucket had (no token given twice). Less only by refill the bucket could not hold:
+    # after the first take it is one token short of full, and while the takers are still starting (slower on
+    # an event loop) it refills to the burst and stops there, which wastes up to that one token; and by the
+    # refill of a clock that stepped back between two takes (the script counts no time then).
     assert admitted + left <= expected + 0.01, (admitted, left, expected)
-    assert admitted + left > expected - 0.5, (admitted, left, expected)
+    assert admitted + left > expected - 1.05, (admitted, left, expected)
     assert 0 <= left < 1
 
 
