@@ -95,7 +95,6 @@ def wait_ready(base_url: str, process: subprocess.Popen, workers: int = 1, timeo
     nothing, so a client that opened its connections at the first ready answer would keep every one of
     them on the workers that were up: the benchmarks' loads went to one worker of two that way."""
     deadline = time.monotonic() + timeout
-    wait_until_answering(f"{base_url}/ready", process, timeout)
     seen: set[int] = set()
     while len(seen) < workers and time.monotonic() < deadline:
         if process.poll() is not None:

@@ -60,6 +60,9 @@ async def _hammer_async(url: str, bucket: str, rate: Rate, ready, start, seconds
     results.put((sum(a for a, _ in counts), sum(t for _, t in counts)))
 
 
+HEADROOM = 10  # tokens taken before the takers start (10 tokens = 200 ms of refill at 50/s)
+
+
 def _url(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     if "path" in kwargs:
@@ -69,9 +72,9 @@ def _url(client: redis.Redis) -> str:
 
 @pytest.mark.parametrize("kind", ["blocking", "async"])
 def test_concurrent_takers_in_several_processes_get_exactly_burst_plus_refill(redis_client, kind):
-    """4 processes take as fast as they can for 2 s (blocking, or 8 at once on each one's event loop). What was admitted must be what the bucket had at the
-    first take (the burst) plus the refill up to the last take, by Redis's own clock, minus what is left:
-    no token given twice, none lost."""
+    """4 processes take as fast as they can for 2 s (blocking, or 8 at once on each one's event loop). What
+    was admitted must be what the bucket had at the first take (the burst) plus the refill up to the last
+    take, by Redis's own clock, minus what is left: no token given twice, none lost."""
     rate, bucket = Rate(per_second=50.0, burst=100), f"test:hammer:{time.time_ns()}"
     context = multiprocessing.get_context("fork")  # the takers need nothing but redis-py
     ready, start, results = context.Queue(), context.Event(), context.Queue()
@@ -81,25 +84,25 @@ def test_concurrent_takers_in_several_processes_get_exactly_burst_plus_refill(re
         worker.start()
     for _ in workers:
         ready.get(timeout=120)  # every worker imported and connected; the bucket is made by the first take below
-    first = Limiter(redis_client).take(bucket, rate)
+    # The bucket is made by the first take and drawn HEADROOM below full before the takers start: refill
+    # while they start up is then counted, not lost to the burst cap (a bucket one token short is full again
+    # after 20 ms, and the takers on event loops took longer than that to begin).
+    limiter = Limiter(redis_client)
+    first = limiter.take(bucket, rate)
     assert first.admitted and first.remaining == rate.burst - 1
     started = float(redis_client.hget(bucket_key(bucket), "at"))
+    assert all(limiter.take(bucket, rate).admitted for _ in range(HEADROOM - 1))
     start.set()
     counts = [results.get(timeout=60) for _ in workers]
     for worker in workers:
         worker.join(timeout=30)
     state = redis_client.hgetall(bucket_key(bucket))
     elapsed, left = float(state[b"at"]) - started, float(state[b"tokens"])
-    admitted, tried = 1 + sum(a for a, _ in counts), sum(t for _, t in counts)
+    admitted, tried = HEADROOM + sum(a for a, _ in counts), sum(t for _, t in counts)
     expected = rate.burst + rate.per_second * elapsed
     assert tried > 4 * admitted  # the bucket was empty most of the time: the takers outran the refill
     assert elapsed > 1.9
-    # Never more than the bucket had (no token given twice). Less only by refill the bucket could not hold:
-    # after the first take it is one token short of full, and while the takers are still starting (slower on
-    # an event loop) it refills to the burst and stops there, which wastes up to that one token; and by the
-    # refill of a clock that stepped back between two takes (the script counts no time then).
-    assert admitted + left <= expected + 0.01, (admitted, left, expected)
-    assert admitted + left > expected - 1.05, (admitted, left, expected)
+    assert abs(admitted + left - expected) < 0.01, (admitted, left, expected)
     assert 0 <= left < 1
 
 
