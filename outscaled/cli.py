@@ -423,21 +423,19 @@ def _ui(args: argparse.Namespace) -> int:
     prepare_dagster_home(settings)
     command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
     console.print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home})")
-    # `dagster dev` and its webserver, daemon and code servers share one process group and ignore SIGTERM
-    # and SIGINT for ~15 s: the group is ended (SIGTERM, then SIGKILL after UI_STOP_GRACE_SECONDS) when this
-    # command is stopped, and by a guardian process if this one is killed outright.
-    from outscaled.online.lifecycle import GroupGuardian, dies_with_this_process, end_group, wait_or_stop
+    # `dagster dev` and its webserver, daemon and code servers ignore SIGTERM and SIGINT for ~15 s: they are
+    # ended (SIGTERM, then SIGKILL after UI_STOP_GRACE_SECONDS) when this command is stopped, and by a
+    # guardian process if this one is killed outright.
+    from outscaled.online.lifecycle import ProcessTreeGuardian, dies_with_this_process, wait_or_stop
 
-    guardian = GroupGuardian(UI_STOP_GRACE_SECONDS)
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy(), start_new_session=True,
-                               preexec_fn=dies_with_this_process(signal.SIGKILL))
-    guardian.arm(process.pid)
-    try:
-        return wait_or_stop(process, lambda: end_group(process.pid, UI_STOP_GRACE_SECONDS))
-    finally:
-        end_group(process.pid, UI_STOP_GRACE_SECONDS)  # what is left of the group once dagster dev is gone
-        process.wait()
-        guardian.release()
+    with ProcessTreeGuardian(UI_STOP_GRACE_SECONDS) as tree:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy(), start_new_session=True,
+                                   preexec_fn=dies_with_this_process(signal.SIGKILL))
+        try:
+            return wait_or_stop(process, tree.end)
+        finally:
+            tree.end()  # what is left once dagster dev is gone
+            process.wait()
 
 
 def _demo(args: argparse.Namespace) -> int:

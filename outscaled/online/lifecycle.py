@@ -8,10 +8,14 @@ Two mechanisms, because the children differ:
   so a kill of the service's process group never reaches them and they would be re-parented to PID 1.
   The kernel ties the signal to the *thread* that forked the child, so start such children from a thread
   that lives as long as they should (the main thread, or a supervisor's thread).
-- **A guardian** for a tree that stays in one process group but ignores SIGTERM and SIGINT for a while
-  (`dagster dev`, ~15 s): a small process, in its own session, that waits for a pipe from the parent to
-  close (the kernel closes it when the parent exits, SIGKILL included) and then ends the whole group:
-  SIGTERM, then SIGKILL after a grace period.
+- **A guardian** for everything the platform process started, however deep and whatever it does with
+  signals (`dagster dev` ignores SIGTERM and SIGINT for ~15 s; a service worker may be stuck in its graceful
+  shutdown): the platform process marks its environment with a token that every process it starts inherits
+  (`OUTSCALED_PROCESS_TREE`, read back from /proc/PID/environ, so re-parented orphans are still found and a
+  reused pid never is), and a small guardian process in its own session waits for a pipe from the parent to
+  close (the kernel closes it when the parent exits, SIGKILL included); then it ends every process carrying
+  the token: SIGTERM, then SIGKILL after a grace period. The parent ends them the same way itself when it
+  stops normally (`ProcessTreeGuardian.__exit__`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
@@ -93,45 +98,85 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def group_alive(pgid: int) -> bool:
-    return any(group == pgid and state != "Z" for state, _, group in _processes().values())
+TREE_VARIABLE = "OUTSCALED_PROCESS_TREE"
 
 
-def end_group(pgid: int, grace: float) -> None:
-    """SIGTERM to process group `pgid`, then SIGKILL to what is left of it after `grace` seconds."""
+def _tokens(pid: int) -> set[str]:
+    """The process-tree tokens in the environment `pid` was started with (empty when it has none, is gone,
+    or is someone else's)."""
     try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environ = handle.read()
+    except OSError:
+        return set()
+    prefix = TREE_VARIABLE.encode() + b"="
+    for entry in environ.split(b"\0"):
+        if entry.startswith(prefix):
+            return set(entry[len(prefix):].decode(errors="replace").split(":"))
+    return set()
+
+
+def marked(token: str) -> list[int]:
+    """Every live process (other than this one) started with `token` in its process-tree variable."""
+    me = os.getpid()
+    return [pid for pid, (state, _, _) in _processes().items()
+            if pid != me and state != "Z" and token in _tokens(pid)]
+
+
+def end_marked(token: str, grace: float) -> list[int]:
+    """SIGTERM to every process marked with `token`, then SIGKILL to those still alive after `grace`
+    seconds (processes started meanwhile are caught by the second sweep). Returns the pids it SIGKILLed."""
+    for pid in marked(token):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and group_alive(pgid):
+    while time.monotonic() < deadline and marked(token):
         time.sleep(0.1)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    killed = []
+    for pid in marked(token):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except ProcessLookupError:
+            pass
+    return killed
 
 
-class GroupGuardian:
-    """A guardian process (see the module docstring) for one process group.
-
-    Started before the group, so that the group never runs unguarded: if this process dies before
-    `arm`, the guardian sees the pipe close with no group named and just exits (start the group's leader
-    with `dies_with_this_process` to cover that moment). `release` after ending the group yourself, so the
-    guardian does not signal a process group id the system may have given to someone else since."""
+class ProcessTreeGuardian:
+    """`with ProcessTreeGuardian(grace):` every process started in the block (by any thread of this
+    process, and whatever they start) carries this guardian's token, and ends when this process does: by
+    the guardian process if this one is killed outright, by `__exit__` (after the block has stopped them
+    in its own orderly way, whatever is left) otherwise. Guardians nest: the tokens accumulate."""
 
     def __init__(self, grace: float):
+        self.grace = grace
+        self.token = uuid.uuid4().hex
+        self._previous = os.environ.get(TREE_VARIABLE)
         read, self._write = os.pipe()  # not inheritable: only the guardian holds the read end
-        subprocess.Popen([sys.executable, "-m", "outscaled.online.lifecycle", str(read), str(grace)],
+        subprocess.Popen([sys.executable, "-m", "outscaled.online.lifecycle", str(read), self.token, str(grace)],
                          pass_fds=(read,), stdin=subprocess.DEVNULL, start_new_session=True)
         os.close(read)
 
-    def arm(self, pgid: int) -> None:
-        os.write(self._write, f"{pgid}\n".encode())
+    def __enter__(self) -> ProcessTreeGuardian:
+        os.environ[TREE_VARIABLE] = f"{self._previous}:{self.token}" if self._previous else self.token
+        return self
 
-    def release(self) -> None:
-        os.write(self._write, b"released\n")
-        os.close(self._write)
+    def end(self) -> None:
+        """End every process of the tree now (SIGTERM, SIGKILL after the grace period)."""
+        end_marked(self.token, self.grace)
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is None:
+            os.environ.pop(TREE_VARIABLE, None)
+        else:
+            os.environ[TREE_VARIABLE] = self._previous
+        try:
+            self.end()
+        finally:
+            os.write(self._write, b"released\n")
+            os.close(self._write)
 
 
 class Stopped(Exception):
@@ -159,12 +204,12 @@ def wait_or_stop(process: subprocess.Popen, stop: Callable[[], None]) -> int:
             signal.signal(s, handler)
 
 
-def _guardian(fd: int, grace: float) -> None:
+def _guardian(fd: int, token: str, grace: float) -> None:
     with os.fdopen(fd, "rb") as pipe:
-        lines = pipe.read().split()  # returns at end of file: the parent has exited or released the group
-    if len(lines) == 1:
-        end_group(int(lines[0]), grace)
+        released = pipe.read()  # returns at end of file: the parent has exited or released the tree
+    if not released:
+        end_marked(token, grace)
 
 
 if __name__ == "__main__":
-    _guardian(int(sys.argv[1]), float(sys.argv[2]))
+    _guardian(int(sys.argv[1]), sys.argv[2], float(sys.argv[3]))

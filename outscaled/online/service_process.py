@@ -2,9 +2,11 @@
 
 The service cannot outlive the process that started it: `bentoml serve` gets a parent-death signal, and
 its workers (which circus starts in sessions of their own) set one for themselves when they import
-bentos.service (OUTSCALED_STOP_WITH_PARENT). While it runs, the embedded redis-server is supervised
-(restarted when it dies; outscaled.online.redis_server.Supervisor), and so is the analytics writer that drains
-the workers' logged predictions into the analytics store (outscaled.analytics.supervisor)."""
+bentos.service (OUTSCALED_STOP_WITH_PARENT), and a process-tree guardian ends whatever of the service is
+still alive a few seconds after its parent is gone, however it went (outscaled.online.lifecycle). While it
+runs, the embedded redis-server is supervised (restarted when it dies; outscaled.online.redis_server.Supervisor),
+and so is the analytics writer that drains the workers' logged predictions into the analytics store
+(outscaled.analytics.supervisor)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,12 @@ from pathlib import Path
 
 from outscaled.analytics.supervisor import WriterSupervisor
 from outscaled.config import PROJECT_ROOT, Settings
-from outscaled.online.lifecycle import dies_with_this_process, wait_or_stop
+from outscaled.online.lifecycle import ProcessTreeGuardian, dies_with_this_process, wait_or_stop
 from outscaled.online.redis_server import Supervisor, redis_url
 
 NOTHING_TO_SERVE = "no champion models in gold.model_registry; train first (outscaled materialize)"
 STOP_GRACE_SECONDS = 5.0  # SIGTERM to `bentoml serve`, then SIGKILL (its workers then get their own signal)
+TREE_GRACE_SECONDS = 5.0  # then whatever the service started that is still alive: SIGTERM, then SIGKILL
 
 BENTOML = str(Path(sys.executable).parent / "bentoml")
 
@@ -114,7 +117,8 @@ def running_service(settings: Settings, port: int, log_path: Path | None = None)
     """The service (in its own process group, away from the caller's terminal) until the block exits."""
     require_champions(settings)
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    with Supervisor(settings), WriterSupervisor(settings, _environment(settings)):
+    with ProcessTreeGuardian(TREE_GRACE_SECONDS), Supervisor(settings), \
+            WriterSupervisor(settings, _environment(settings)):
         process = _start(settings, port, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_ready(f"http://127.0.0.1:{port}", process, settings.service_workers)
@@ -128,7 +132,8 @@ def running_service(settings: Settings, port: int, log_path: Path | None = None)
 def serve_forever(settings: Settings, port: int) -> int:
     """`outscaled serve`: runs until the service exits or this process gets SIGTERM, SIGINT or SIGHUP."""
     require_champions(settings)
-    with Supervisor(settings), WriterSupervisor(settings, _environment(settings)):
+    with ProcessTreeGuardian(TREE_GRACE_SECONDS), Supervisor(settings), \
+            WriterSupervisor(settings, _environment(settings)):
         process = _start(settings, port)
         print(f"serving on http://127.0.0.1:{port} (page at /, API at /predict/…); Ctrl-C to stop", flush=True)
         return wait_or_stop(process, lambda: _stop(process))

@@ -54,10 +54,12 @@ def serve_environment(served_home, tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def _stop_and_check(process: subprocess.Popen, sig: int) -> list[int]:
+def _stop_and_check(process: subprocess.Popen, sig: int) -> list[str]:
     """Send `sig` to the CLI process only; returns the descendants (listed before) still alive after
-    STOP_WITHIN_SECONDS. Whatever is left is killed by pid, so one failure does not leak into the suite."""
+    STOP_WITHIN_SECONDS, as "pid: command line". Whatever is left is killed by pid, so one failure does
+    not leak into the suite."""
     tree = descendants(process.pid)
+    commands = {pid: _cmdline(pid) for pid in tree}
     os.kill(process.pid, sig)
     process.wait(timeout=STOP_WITHIN_SECONDS)
     deadline = time.monotonic() + STOP_WITHIN_SECONDS
@@ -66,7 +68,7 @@ def _stop_and_check(process: subprocess.Popen, sig: int) -> list[int]:
     left = [pid for pid in tree if alive(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    return left
+    return [f"{pid}: {commands[pid]}" for pid in left]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
@@ -91,6 +93,53 @@ def test_serve_stops_with_its_parent(serve_environment, sig):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
     redis_dir = Path(serve_environment["OUTSCALED_HOME"]) / "redis"
     assert (redis_dir / "appendonly.aof").stat().st_size > 0  # the snapshot stays for the next start
+
+
+ORPHAN = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a worker stuck in its graceful shutdown would
+with open(sys.argv[1] + ".tmp", "w") as handle:
+    handle.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+"""
+MIDDLE = """
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], start_new_session=True)
+"""  # exits at once: the orphan is re-parented away from the guarded process
+GUARDED = """
+import subprocess, sys, time
+from outscaled.online.lifecycle import ProcessTreeGuardian
+with ProcessTreeGuardian(1.0):
+    subprocess.run([sys.executable, "-c", sys.argv[1], sys.argv[2], sys.argv[3]], check=True)
+    time.sleep(600)
+"""
+
+
+def test_guardian_ends_a_reparented_orphan_that_ignores_sigterm(tmp_path):
+    """The process-tree guardian's own case: a grandchild in a session of its own, re-parented away from
+    the platform process and deaf to SIGTERM, still ends (SIGKILL after the grace) when that process is
+    SIGKILLed."""
+    pid_file = tmp_path / "orphan.pid"
+    process = subprocess.Popen([sys.executable, "-c", GUARDED, MIDDLE, ORPHAN, str(pid_file)], cwd=PROJECT_ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        orphan = int(pid_file.read_text())
+        assert orphan not in descendants(process.pid)  # out of the tree: neither pgid nor ppid can find it
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + STOP_WITHIN_SECONDS
+        while time.monotonic() < deadline and alive(orphan):
+            time.sleep(0.1)
+        survived = alive(orphan)
+        if survived:
+            os.kill(orphan, signal.SIGKILL)
+        assert not survived
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def test_serve_refuses_to_start_with_nothing_to_serve(home):
