@@ -16,7 +16,12 @@ class BacktestConfig(Config):
     first_month: str = ""
 
 
-@asset(key=AssetKey(["models", "backtest"]), group_name="models", kinds={"lightgbm", "iceberg"},
+# On Kubernetes (infra/, dagster-k8s's K8sRunLauncher) training gets a bigger pod than the other steps.
+TRAINING_POD = {"dagster-k8s/config": {"container_config": {"resources": {
+    "requests": {"cpu": "4", "memory": "12Gi"}, "limits": {"cpu": "8", "memory": "16Gi"}}}}}
+
+
+@asset(key=AssetKey(["models", "backtest"]), group_name="models", kinds={"lightgbm", "iceberg"}, op_tags=TRAINING_POD,
        deps=[AssetKey(["gold", "player_features"]), AssetKey(["gold", "team_features"])],
        description="Expanding-window monthly backtest: model vs rolling-Poisson and MVP-normal baselines; "
                    "win model vs Elo. Writes gold.backtest_predictions and gold.backtest_metrics.")
@@ -45,6 +50,7 @@ def backtest(context: AssetExecutionContext, config: BacktestConfig, lakehouse: 
 
 
 @asset(key=AssetKey(["models", "stat_line_models"]), group_name="models", kinds={"lightgbm", "bentoml"},
+       op_tags=TRAINING_POD,
        deps=[AssetKey(["models", "backtest"])],
        description="Final models on all data, saved as a BentoML model version, listed in gold.model_registry; "
                    "the promotion gate decides champion or candidate per model.")
