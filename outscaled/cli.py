@@ -428,14 +428,10 @@ def _ui(args: argparse.Namespace) -> int:
     # guardian process if this one is killed outright.
     from outscaled.online.lifecycle import ProcessTreeGuardian, dies_with_this_process, wait_or_stop
 
-    with ProcessTreeGuardian(UI_STOP_GRACE_SECONDS) as tree:
+    with ProcessTreeGuardian(UI_STOP_GRACE_SECONDS) as tree:  # its exit ends what is left of the tree
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy(), start_new_session=True,
                                    preexec_fn=dies_with_this_process(signal.SIGKILL))
-        try:
-            return wait_or_stop(process, tree.end)
-        finally:
-            tree.end()  # what is left once dagster dev is gone
-            process.wait()
+        return wait_or_stop(process, tree.end)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -125,14 +125,15 @@ def marked(token: str) -> list[int]:
 
 def end_marked(token: str, grace: float) -> list[int]:
     """SIGTERM to every process marked with `token`, then SIGKILL to those still alive after `grace`
-    seconds (processes started meanwhile are caught by the second sweep). Returns the pids it SIGKILLed."""
-    for pid in marked(token):
+    seconds, and to any started meanwhile (a second scan). Returns the pids it SIGKILLed."""
+    terminated = marked(token)
+    for pid in terminated:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and marked(token):
+    while time.monotonic() < deadline and any(alive(pid) for pid in terminated):
         time.sleep(0.1)
     killed = []
     for pid in marked(token):

@@ -68,6 +68,25 @@ def test_gpu_variant_asks_for_a_gpu_on_gpu_nodes():
     assert pod["nodeSelector"] and any(t["key"] == "nvidia.com/gpu" for t in pod["tolerations"])
 
 
+def test_gpu_variant_differs_from_the_cpu_deployment_only_where_it_must():
+    """deployment-gpu.yaml is a copy of deployment.yaml with GPU placement: this keeps the copy from drifting."""
+    import copy
+
+    deployments = {d["metadata"]["name"]: d for d in _all() if d["kind"] == "Deployment"}
+    expected = copy.deepcopy(deployments["outscaled-service"])
+    expected["metadata"]["name"] = expected["metadata"]["labels"]["app.kubernetes.io/name"] = "outscaled-service-gpu"
+    expected["spec"]["replicas"] = 1
+    expected["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = "outscaled-service-gpu"
+    pod = expected["spec"]["template"]
+    pod["metadata"]["labels"]["app.kubernetes.io/name"] = "outscaled-service-gpu"
+    gpu_pod = deployments["outscaled-service-gpu"]["spec"]["template"]["spec"]
+    (container,), (gpu_container,) = pod["spec"]["containers"], gpu_pod["containers"]
+    container["image"] = gpu_container["image"]
+    container["resources"]["limits"]["nvidia.com/gpu"] = "1"
+    pod["spec"]["nodeSelector"], pod["spec"]["tolerations"] = gpu_pod["nodeSelector"], gpu_pod["tolerations"]
+    assert deployments["outscaled-service-gpu"] == expected
+
+
 def test_autoscaler_uses_cpu_and_latency_and_a_disruption_budget_exists():
     kinds = {d["kind"]: d for d in _all()}
     metrics = {m["type"] for m in kinds["HorizontalPodAutoscaler"]["spec"]["metrics"]}
