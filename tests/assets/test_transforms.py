@@ -24,7 +24,7 @@ def test_dagster_materializes_silver_series_on_spark(home, settings, catalog, mo
                           fault="bronze.source_files") == -signal.SIGKILL
     monkeypatch.setenv("OUTSCALED_DBT_TARGET", "spark")
     series = AssetKey(["silver", "series"])
-    result = materialize([transforms_dbt], selection=AssetSelection.keys(series).upstream(),
+    result = materialize([transforms_dbt], selection=AssetSelection.assets(series).upstream(),
                          resources=build_resources(settings), instance=DagsterInstance.ephemeral())
     assert result.success
     assert series in {e.asset_key for e in result.get_asset_materialization_events()}
