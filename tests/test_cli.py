@@ -39,12 +39,26 @@ def test_ingest_then_materialize_picks_up_pending_landed_files(home, capsys):
     from outscaled.online.snapshot import list_snapshots
 
     settings = load_settings()
+    _assert_no_observations_in_place_of_checks(settings)
     assert not embedded_running(settings)
     assert main(["snapshots", "list"]) == 0 and not embedded_running(settings)
     try:
         assert len(list_snapshots(connect(settings))) == 1  # materialize published it; read back from disk
     finally:
         stop_embedded(settings)
+
+
+def _assert_no_observations_in_place_of_checks(settings) -> None:
+    """Every test the runs executed is reported as a check result: dagster-dbt logs a dbt test outside the
+    run's check selection (a test on a bronze source, say) as an AssetObservation instead."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        runs = instance.get_runs()
+        checks = [e for run in runs for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
+        observed = [e.dagster_event.asset_key.to_user_string() for run in runs
+                    for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_OBSERVATION)]
+    assert runs and checks and not observed, observed
 
 
 def test_ingest_missing_path_is_a_clear_error(home, capsys):
