@@ -12,15 +12,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from outscaled.config import PROJECT_ROOT
 from outscaled.online.service_process import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "out" / "dagster-ui"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = PROJECT_ROOT / "benchmarks" / "out" / "dagster-ui"
 LAUNCHED_ASSET = ("gold", "feature_drift")  # one Iceberg table from gold.player_features, seconds to build
 UI_START_SECONDS = 240
 RUN_SECONDS = 300
