@@ -206,7 +206,8 @@ async def match(request: Request, predictor: Predictor) -> Response:
 
 
 async def status(request: Request, predictor: Predictor) -> Response:
-    return FastJSONResponse({**predictor.status(), "models": request.app.state.model_info})
+    return FastJSONResponse({**predictor.status(), "models": request.app.state.model_info,
+                             "inference": getattr(request.app.state, "inference", "lightgbm")})
 
 
 async def players(request: Request, predictor: Predictor) -> Response:

@@ -13,6 +13,8 @@ from bentos.app import app
 from outscaled.analytics.log import PredictionLog
 from outscaled.config import load_settings
 from outscaled.lakehouse.catalog import open_catalog
+from outscaled.models.backtest import Bundle
+from outscaled.models.forest import compile_bundle, resolve_engine
 from outscaled.models.registry import champions, read_registry
 from outscaled.models.store import load_bundle
 from outscaled.online.lifecycle import die_with_parent
@@ -29,13 +31,21 @@ if os.environ.get("OUTSCALED_STOP_WITH_PARENT") == "1":
     die_with_parent(signal.SIGTERM)
 
 
+def load_served_bundle(settings, version: str) -> Bundle:
+    """A model version from the store, its trees loaded into the engine OUTSCALED_INFERENCE picks (the GPU
+    bento's nvForest on a CUDA machine, LightGBM otherwise: outscaled.models.forest)."""
+    bundle = load_bundle(settings, version)
+    compile_bundle(bundle, settings.inference)
+    return bundle
+
+
 def load_models() -> tuple[Models, list[dict]]:
     settings = load_settings()
     registry = read_registry(open_catalog(settings))
     serving = champions(registry)
     if not serving:
         raise RuntimeError(NOTHING_TO_SERVE)
-    bundles = {version: load_bundle(settings, version) for version in set(serving.values())}
+    bundles = {version: load_served_bundle(settings, version) for version in set(serving.values())}
     info = [{"model": r["model"], "version": r["version"], "status": r["status"],
              "train_end": str(r["train_end"]), "metrics": json.loads(r["metrics"] or "{}").get("model", {}),
              "reason": r["reason"]}
@@ -77,10 +87,11 @@ class Outscaled:
                 model.explainer_ready()  # tables built and the compiled loop loaded before the first request
         client = connect(SETTINGS, start=False)
         # A split's challenger that this worker has not loaded is loaded in the background (outscaled.online.arms).
-        app.state.predictor = Predictor(client, models, loader=lambda version: load_bundle(SETTINGS, version))
+        app.state.predictor = Predictor(client, models, loader=lambda version: load_served_bundle(SETTINGS, version))
         # Every prediction to the analytics store: a buffer here, a Redis stream, one writer (outscaled.analytics).
         app.state.prediction_log = PredictionLog(client) if SETTINGS.prediction_log else None
         app.state.model_info = info
+        app.state.inference = resolve_engine(SETTINGS.inference)
         # Everything loaded so far lives as long as the service: keep it out of the garbage collector's
         # scans, so collections stay short (they are the tail of the latency distribution).
         gc.collect()

@@ -52,6 +52,8 @@ class Settings:
     tracing: str = "off"  # OpenTelemetry spans: "off" or "otlp" (BentoML's exporter, to tracing_endpoint)
     tracing_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel-collector:4318/v1/traces
     tracing_sample_rate: float = 1.0
+    # What evaluates the trees in the service (outscaled/models/forest.py): auto, lightgbm, fil or gpu.
+    inference: str = "auto"
 
     @property
     def landing_dir(self) -> Path:
@@ -143,7 +145,14 @@ def load_settings() -> Settings:
         tracing=_tracing(_env("OUTSCALED_TRACING", "off")),
         tracing_endpoint=_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", _env("OTEL_EXPORTER_OTLP_ENDPOINT")),
         tracing_sample_rate=float(_env("OUTSCALED_TRACING_SAMPLE_RATE", "1.0")),
+        inference=_inference(_env("OUTSCALED_INFERENCE", "auto")),
     )
+
+
+def _inference(value: str) -> str:
+    if value not in ("auto", "lightgbm", "fil", "gpu"):
+        raise RuntimeError(f"OUTSCALED_INFERENCE must be auto, lightgbm, fil or gpu, not '{value}'")
+    return value
 
 
 def _tracing(value: str) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from outscaled.models.distributions import fit_nb_size
+from outscaled.models.forest import CompiledForest
 from outscaled.models.treeshap import TreeExplainer, UnsupportedTree
 
 SEED = 20_261_125
@@ -38,8 +39,11 @@ class StatModel:
     calibrator: IsotonicRegression | None = None
     feature_names: list[str] = field(default_factory=list)
     _explainer: TreeExplainer | bool | None = field(default=None, init=False, repr=False, compare=False)
+    compiled: CompiledForest | None = field(default=None, init=False, repr=False, compare=False)  # nvForest
 
     def predict_mean(self, matrix: np.ndarray) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict(matrix)
         return self.booster.predict(matrix, num_threads=prediction_threads(len(matrix)))
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
@@ -131,8 +135,11 @@ def fit_calibrator(raw_p_over: np.ndarray, outcome: np.ndarray) -> IsotonicRegre
 class WinModel:
     booster: lgb.Booster
     feature_names: list[str]
+    compiled: CompiledForest | None = field(default=None, init=False, repr=False, compare=False)  # nvForest
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict(matrix)
         return self.booster.predict(matrix, num_threads=prediction_threads(len(matrix)))
 
     def to_files(self) -> dict[str, str]:

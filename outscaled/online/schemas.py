@@ -257,6 +257,8 @@ class ModelsStatus(_Answer):
     snapshot_created_at: str | None
     redis: Literal["ok", "unreachable"]
     models: list[dict] = Field(description="the champion and candidate versions with their metrics")
+    inference: Literal["lightgbm", "fil-cpu", "fil-gpu"] = Field(
+        description="what evaluates the trees: LightGBM, or NVIDIA's nvForest on the CPU or the GPU")
 
 
 class Players(_Answer):
