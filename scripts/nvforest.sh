@@ -2,8 +2,9 @@
 # Install NVIDIA's forest inference library (nvForest 26.10) into the project's .venv (after scripts/env.sh).
 #   cpu  its CPU mode only: nvForest and the RAPIDS libraries it loads, without their CUDA toolkit wheels
 #        (~300 MB instead of ~3 GB; what CI uses for the CPU side of the GPU parity test)
-#   gpu  everything, CUDA 12 runtime libraries included (what the GPU bento installs; needs an NVIDIA driver)
-# Versions are pinned here and in pyproject's `gpu` extra; treelite stays at the 4.7 nvForest was built with.
+#   gpu  everything, CUDA 12 runtime libraries included: pyproject's `gpu` extra from uv.lock (what the GPU
+#        bento installs; needs an NVIDIA driver)
+# The CPU set's versions are uv.lock's; treelite stays at the 4.7 nvForest was built with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-cpu}"
@@ -16,7 +17,7 @@ case "$mode" in
       rmm-cu12==26.10.0 librmm-cu12==26.10.0 rapids-logger==0.3.0 cuda-bindings==12.9.10 \
       cuda-pathfinder==1.9.1 treelite==4.7.0 ;;
   gpu)
-    "$uv" pip install --python .venv/bin/python --quiet nvforest-cu12==26.10.0 treelite==4.7.0 ;;
+    "$uv" sync --frozen --extra dev --extra gpu --quiet ;;
   *) echo "usage: bash scripts/nvforest.sh cpu|gpu" >&2; exit 2 ;;
 esac
 .venv/bin/python -c 'import nvforest; print("nvForest", nvforest.__version__, "installed")'

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 # throwaway cluster with its initdb and pg_ctl; python3-venv: scripts/env.sh makes .tools with it.
 bash scripts/system.sh python3-venv redis-server chromium default-jre-headless postgresql
 bash scripts/env.sh
+# nvForest (env.sh's sync removes it): its CPU mode by default, no CUDA libraries, so the GPU bento's parity test
+# runs here and never skips (tests/outscaled/models/test_forest.py); OUTSCALED_NVFOREST=gpu on a GPU machine.
+.venv/bin/python -c 'import nvforest' 2>/dev/null || bash scripts/nvforest.sh "${OUTSCALED_NVFOREST:-cpu}"
+export OUTSCALED_TEST_NVFOREST=required
 # Tools that look for uv on PATH (`bentoml build`, tested) find the one env.sh installed.
 export PATH="$PWD/.tools/bin:$PATH"
 
