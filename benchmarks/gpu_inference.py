@@ -118,7 +118,7 @@ def main() -> None:
                   f"win model {win_rate:12,.0f} rows/s")
             predictor = Predictor(client, models)
             served = sorted(s for s in models.serving if s != "win")
-            names = [p["name"] for p in predictor.search_players("", limit=100_000)]
+            names = [p["name"] or p["key"] for p in predictor.search_players("", limit=100_000)]
             requests = pricing_requests(names, served)
             predictor.many(requests[:2000])  # warm up (numba, memo-free sizes)
             started = time.perf_counter()
