@@ -82,6 +82,8 @@ def test_gpu_variant_differs_from_the_cpu_deployment_only_where_it_must():
     gpu_pod = deployments["outscaled-service-gpu"]["spec"]["template"]["spec"]
     (container,), (gpu_container,) = pod["spec"]["containers"], gpu_pod["containers"]
     container["image"] = gpu_container["image"]
+    # nvForest on the GPU or no start (outscaled/models/forest.py): a pod that lost its GPU says so
+    container["env"] = [{"name": "OUTSCALED_INFERENCE", "value": "gpu"}, *container["env"]]
     container["resources"]["limits"]["nvidia.com/gpu"] = "1"
     pod["spec"]["nodeSelector"], pod["spec"]["tolerations"] = gpu_pod["nodeSelector"], gpu_pod["tolerations"]
     assert deployments["outscaled-service-gpu"] == expected
