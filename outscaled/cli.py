@@ -50,6 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--date-order", action="append", default=[], metavar="FILE=dmy|mdy",
                         help="day/month order for a file whose slashed dates cannot be detected")
 
+    publish = command("publish", help="replay a real file as match-results events (one per game, game-time order)")
+    publish.add_argument("path", type=Path)
+    publish.add_argument("--speed", type=float, default=None,
+                         help="N: wait the real time between two games' starts divided by N (default: no waiting)")
+    publish.add_argument("--date-order", choices=("dmy", "mdy"), default=None,
+                         help="day/month order when the file's slashed dates cannot be detected")
+
+    consume = command("consume", help="read match-results events into bronze (land, ingest, then acknowledge)")
+    consume.add_argument("--idle", type=float, default=5.0,
+                         help="stop after this many seconds without an event (default 5)")
+    consume.add_argument("--follow", action="store_true", help="keep consuming until stopped (Ctrl-C)")
+    consume.add_argument("--batch", type=int, default=None, help="events per micro-batch (default 5000)")
+
     materialize = command("materialize", help="materialize the Dagster assets in-process")
     materialize.add_argument("--select", default="*", help='asset selection, e.g. "group:bronze" (default: all)')
 
@@ -113,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
                     "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots,
-                    "keys": _keys, "analytics": _analytics}
+                    "keys": _keys, "analytics": _analytics,
+                    "publish": _publish, "consume": _consume}
         return handlers[args.command](args)
     except Exception as error:  # every command ends with the platform's own message; the trace only if asked
         _report(error, debug=getattr(args, "debug", False))
@@ -225,6 +239,42 @@ def _ingest(args: argparse.Namespace) -> int:
     with console.status(f"ingesting {len(paths)} path(s) into bronze…"):
         result = _run_assets("group:bronze", run_config)
     _print_materializations(result, time.perf_counter() - started)
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from outscaled.stream.connect import open_stream
+    from outscaled.stream.publish import file_events, publish_events
+
+    if not args.path.is_file():
+        raise FileNotFoundError(f"{args.path}: no such file")
+    if args.speed is not None and args.speed <= 0:
+        raise ValueError(f"--speed expects a positive number, got {args.speed}")
+    events = file_events(args.path, args.date_order)
+    stream = open_stream(load_settings())
+    try:
+        with console.status(f"publishing {len(events)} games to {stream.topic} ({stream.description})…") as status:
+            report = publish_events(stream, events, args.speed, progress=status.update)
+        console.print(f"published {report.events} events to {stream.topic} in {report.seconds:.1f}s "
+                      f"(games {report.first_game} to {report.last_game}); backlog {stream.backlog()}")
+    finally:
+        stream.close()
+    return 0
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from outscaled.stream.consumer import consume
+
+    def show(batch) -> None:
+        ingest = batch.ingest
+        merges = ingest.merges.get("player_games")
+        console.print(f"{'recovered ' if batch.recovered else ''}batch of {batch.events} events: "
+                      f"{merges.games_added if merges else 0} new games, {ingest.quarantined_rows} rows quarantined, "
+                      f"{batch.seconds:.1f}s", markup=False)
+
+    totals = consume(load_settings(), idle_s=None if args.follow else args.idle, batch_events=args.batch,
+                     on_batch=show)
+    console.print(f"consumed {totals.events} events in {len(totals.batches)} batches; backlog {totals.backlog}")
     return 0
 
 

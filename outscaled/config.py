@@ -54,6 +54,10 @@ class Settings:
     tracing_sample_rate: float = 1.0
     # What evaluates the trees in the service (outscaled/models/forest.py): auto, lightgbm, fil or gpu.
     inference: str = "auto"
+    # The match-results event stream (outscaled/stream): "redis" (the platform's Redis, embedded or REDIS_URL),
+    # a redis:// URL of another Redis, or kafka://host:port[,host:port].
+    stream: str = "redis"
+    stream_topic: str = "match-results"  # the topic (Redis: the stream key's suffix) finished games go to
 
     @property
     def landing_dir(self) -> Path:
@@ -146,12 +150,22 @@ def load_settings() -> Settings:
         tracing_endpoint=_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", _env("OTEL_EXPORTER_OTLP_ENDPOINT")),
         tracing_sample_rate=float(_env("OUTSCALED_TRACING_SAMPLE_RATE", "1.0")),
         inference=_inference(_env("OUTSCALED_INFERENCE", "auto")),
+        stream=_stream(_env("OUTSCALED_STREAM", "redis")),
+        stream_topic=_env("OUTSCALED_STREAM_TOPIC", "match-results") or "match-results",
     )
 
 
 def _inference(value: str) -> str:
     if value not in ("auto", "lightgbm", "fil", "gpu"):
         raise RuntimeError(f"OUTSCALED_INFERENCE must be auto, lightgbm, fil or gpu, not '{value}'")
+    return value
+
+
+def _stream(value: str) -> str:
+    if value != "redis" and not value.startswith(("redis://", "rediss://", "unix://", "kafka://")):
+        raise RuntimeError(f"OUTSCALED_STREAM must be redis, a redis:// URL or kafka://host:port, not '{value}'")
+    if value.startswith("kafka://") and not value.removeprefix("kafka://").strip("/"):
+        raise RuntimeError("OUTSCALED_STREAM=kafka:// needs the brokers: kafka://host:port[,host:port]")
     return value
 
 

@@ -14,6 +14,7 @@ present() {
     redis-server) command -v redis-server >/dev/null ;;
     chromium) command -v chromium >/dev/null || command -v chromium-browser >/dev/null ;;
     default-jre-headless) command -v java >/dev/null ;;
+    maven) command -v mvn >/dev/null ;;
     postgresql) command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ;;
     *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
   esac

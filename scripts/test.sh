@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # redis-server: the standalone server the tests also run against; chromium: the page test; Java: the dbt
-# Spark target (Iceberg's jars come from Maven Central); postgresql: the Postgres catalog tests start a
-# throwaway cluster with its initdb and pg_ctl; python3-venv: scripts/env.sh makes .tools with it.
-bash scripts/system.sh python3-venv redis-server chromium default-jre-headless postgresql
+# Spark target (Iceberg's jars come from Maven Central) and the Kafka broker; maven: fetches Kafka's jars;
+# postgresql: the Postgres catalog tests start a throwaway cluster with its initdb and pg_ctl; python3-venv:
+# scripts/env.sh makes .tools with it.
+bash scripts/system.sh python3-venv redis-server chromium default-jre-headless postgresql maven
 bash scripts/env.sh
+# Apache Kafka's own jars (Maven Central, KRaft mode on Java 17): the stream tests start a throwaway broker.
+bash scripts/kafka.sh
 # nvForest (env.sh's sync removes it): its CPU mode by default, no CUDA libraries, so the GPU bento's parity test
 # runs here and never skips (tests/outscaled/models/test_forest.py); OUTSCALED_NVFOREST=gpu on a GPU machine.
 .venv/bin/python -c 'import nvforest' 2>/dev/null || bash scripts/nvforest.sh "${OUTSCALED_NVFOREST:-cpu}"

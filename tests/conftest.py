@@ -119,6 +119,19 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def kafka_server() -> Iterator[str]:
+    """OUTSCALED_TEST_KAFKA when given (host:port), else a throwaway Kafka broker (KRaft) for the session."""
+    from tests.kafka_broker import throwaway_kafka
+
+    given = os.environ.get("OUTSCALED_TEST_KAFKA")
+    if given:
+        yield given
+        return
+    with throwaway_kafka() as address:
+        yield address
+
+
 @pytest.fixture
 def postgres_url(postgres_server) -> str:
     """A new, empty database (SQLAlchemy URL) for one test."""

@@ -5,13 +5,14 @@ Nothing a user hands us is ever lost, even when it is quarantined or fails to pa
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from outscaled.ingest.readers import file_checksum
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet")
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".jsonl")  # .jsonl: a landed batch of match-results events
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,19 @@ def land(files: list[Path], landing_dir: Path) -> list[LandedFile]:
             temporary.rename(target)
         landed.append(LandedFile(name=source.name, checksum=checksum, path=target))
     return landed
+
+
+def land_bytes(name: str, data: bytes, landing_dir: Path) -> LandedFile:
+    """Land `data` (e.g. a micro-batch of stream events, exactly as received) as the file `name`."""
+    checksum = hashlib.sha256(data).hexdigest()
+    target = landing_dir / checksum / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(target.suffix + ".partial")
+        temporary.write_bytes(data)
+        temporary.chmod(0o444)
+        temporary.rename(target)
+    return LandedFile(name=name, checksum=checksum, path=target)
 
 
 def landed_files(landing_dir: Path) -> list[LandedFile]:

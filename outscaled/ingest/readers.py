@@ -20,6 +20,7 @@ import polars as pl
 
 from outscaled.ingest.columns import TEAM_POSITION, canonical_name, is_old_layout
 from outscaled.lakehouse.columns import CANONICAL_ORDER, CANONICAL_TYPES, DRAFT_COLUMNS, FLOAT, INT, STRING
+from outscaled.ingest.events import EVENT_LAYOUT, EVENT_SUFFIX, read_event_lines
 from outscaled.ingest.dates import AmbiguousDateOrder, DateOrder, detect_date_order, parse_dates
 
 SOURCE_LINE = "source_line"
@@ -65,10 +66,13 @@ def read_source_file(path: Path, checksum: str, date_order: DateOrder | None = N
     name = display_name or path.name
     if path.suffix.lower() == ".parquet":
         return _read_parquet(path, checksum, name, date_order)
+    if path.suffix.lower() == EVENT_SUFFIX:
+        return _read_events(path, checksum, name)
     if path.suffix.lower() in (".csv", ".txt"):
         raw = _read_csv_strings(path, name)
         return _from_string_frame(raw, path, checksum, name, date_order)
-    raise UnreadableFileError(f"{name}: unsupported file type '{path.suffix}' (expected .csv or .parquet)")
+    raise UnreadableFileError(f"{name}: unsupported file type '{path.suffix}' (expected .csv or .parquet, "
+                              f"or {EVENT_SUFFIX} for a batch of match-results events)")
 
 
 # --- CSV -------------------------------------------------------------------------------------------
@@ -111,6 +115,21 @@ def _csv_problem(path: Path, name: str) -> str | None:
     except csv.Error as error:
         return f"{name}: line {reader.line_num}: {error}"
     return None
+
+
+def _read_events(path: Path, checksum: str, name: str) -> ParsedFile:
+    """A landed batch of match-results events: typed like any file, plus each event's own problems."""
+    raw = read_event_lines(path, name)
+    if raw.is_empty():
+        raise EmptyFileError(f"{name}: the file holds no events")
+    parsed = _from_string_frame(raw.drop("event_errors"), path, checksum, name, None, EVENT_LAYOUT)
+    problems = raw.select(SOURCE_LINE, "event_errors")
+    rows = (parsed.rows.join(problems, on=SOURCE_LINE, how="left")
+            .with_columns(pl.concat_str([pl.when(pl.col("event_errors") != "").then(pl.col("event_errors")),
+                                         pl.when(pl.col(ROW_ERRORS) != "").then(pl.col(ROW_ERRORS))],
+                                        separator="; ", ignore_nulls=True).fill_null("").alias(ROW_ERRORS))
+            .drop("event_errors"))
+    return ParsedFile(path=path, checksum=checksum, layout=EVENT_LAYOUT, rows=rows)
 
 
 # --- shared typing -------------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""Finished-game events as bronze rows: the `match-results` event format, written and read.
+
+An event is one finished game: its player and team rows in the bronze (canonical) vocabulary, an event id
+and the moment it was published. The consumer lands each micro-batch unchanged as a JSON-lines file (one
+event a line) in the landing area; this module reads such a file into the same parsed rows as any other
+layout, so validation, quarantine and de-duplication are the file ingestion's own. A line that is not an
+event (bad JSON, no rows, a non-ISO date) becomes a row with its problem, and validation quarantines it:
+a poison event never stops the stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from outscaled.lakehouse.columns import CANONICAL_ORDER
+
+EVENT_LAYOUT = "match_results_events"
+EVENT_SUFFIX = ".jsonl"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?Z?)?$"
+_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def game_events(rows: pl.DataFrame, published_at: float | None = None) -> list[dict[str, Any]]:
+    """One event per game of `rows` (parsed bronze rows), in game-time order (date, then game id); each
+    row keeps its non-null canonical values and the problems found reading it (`row_errors`)."""
+    if rows.is_empty():
+        return []
+    ordered = rows.sort(["date", "game_id", "source_line"], nulls_last=True)
+    events: list[dict[str, Any]] = []
+    for (game_id,), game in ordered.group_by("game_id", maintain_order=True):
+        event_rows = [_row_value(row) for row in game.iter_rows(named=True)]
+        body = orjson.dumps(event_rows, option=orjson.OPT_SORT_KEYS)
+        start = game["date"].min()
+        events.append({"event_id": f"{game_id}:{hashlib.sha256(body).hexdigest()[:16]}", "game_id": game_id,
+                       "game_start": start.strftime(_DATE_FORMAT) if start else None,
+                       "published_at": published_at, "rows": event_rows})
+    return events
+
+
+def _row_value(row: dict[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for column in CANONICAL_ORDER:
+        item = row.get(column)
+        if item is None:
+            continue
+        value[column] = item.strftime(_DATE_FORMAT) if isinstance(item, datetime) else item
+    if row.get("row_errors"):
+        value["row_errors"] = row["row_errors"]
+    return value
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return orjson.dumps(event)
+
+
+def read_event_lines(path: Path, name: str) -> pl.DataFrame:
+    """The rows of an events file as strings (every canonical column), `source_line` (the row's position
+    in the file, from 1) and `event_errors` (what is wrong with the event or the row, "" when nothing)."""
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        for row, problem in _event_rows(line, number):
+            records.append({**{c: _text(row.get(c)) for c in CANONICAL_ORDER}, "event_errors": problem})
+    frame = pl.DataFrame(records, schema={**{c: pl.String for c in CANONICAL_ORDER}, "event_errors": pl.String})
+    not_iso = pl.col("date").is_not_null() & ~pl.col("date").str.contains(ISO_DATE)
+    frame = frame.with_columns(
+        pl.concat_str([pl.when(pl.col("event_errors") != "").then(pl.col("event_errors")),
+                       pl.when(not_iso).then(pl.format("date='{}' is not an ISO date (YYYY-MM-DD HH:MM:SS)",
+                                                       pl.col("date")))],
+                      separator="; ", ignore_nulls=True).fill_null("").alias("event_errors"),
+        pl.when(not_iso).then(None).otherwise(pl.col("date")).alias("date"))
+    return frame.with_row_index("source_line", offset=1).with_columns(pl.col("source_line").cast(pl.Int64))
+
+
+def _event_rows(line: bytes, number: int) -> list[tuple[dict[str, Any], str]]:
+    where = f"event on line {number}"
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        return [({}, f"{where} is not valid JSON ({error})")]
+    if not isinstance(event, dict):
+        return [({}, f"{where} is not a JSON object")]
+    rows = event.get("rows")
+    game = {"game_id": event.get("game_id")} if isinstance(event.get("game_id"), str) else {}
+    if not isinstance(rows, list) or not rows:
+        return [(game, f"{where} ({event.get('event_id')}) has no rows")]
+    result = []
+    for row in rows:
+        if not isinstance(row, dict):
+            result.append((game, f"{where} ({event.get('event_id')}): a row is not a JSON object"))
+            continue
+        unknown = sorted(set(row) - set(CANONICAL_ORDER) - {"row_errors"})
+        problems = [str(row["row_errors"])] if row.get("row_errors") else []
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown[:5])}")
+        result.append((row, "; ".join(problems)))
+    return result
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def game_start(event: dict[str, Any]) -> datetime | None:
+    text = event.get("game_start")
+    return datetime.strptime(text, _DATE_FORMAT) if text else None
+
