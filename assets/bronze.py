@@ -28,6 +28,10 @@ class BronzeIngestConfig(Config):
 
     paths: list[str] = []
     date_orders: dict[str, str] = {}
+    # Instead of files: consume the match-results stream (OUTSCALED_STREAM) until it has been idle this many
+    # seconds; each micro-batch is landed, ingested, then acknowledged (outscaled/stream/consumer.py).
+    from_stream: bool = False
+    stream_idle_seconds: float = 2.0
 
 
 @multi_asset(
@@ -39,7 +43,16 @@ def bronze_ingest(context: AssetExecutionContext, config: BronzeIngestConfig, la
     catalog = lakehouse.catalog()
     landing = Path(lakehouse.landing_dir)
     date_orders = dict(config.date_orders)
-    if config.paths:
+    if config.from_stream:
+        from outscaled.config import load_settings
+        from outscaled.stream.consumer import consume
+
+        totals = consume(load_settings(), idle_s=config.stream_idle_seconds,
+                         on_batch=lambda b: context.log.info(f"stream batch: {b.events} events, {b.seconds:.1f}s"))
+        report = totals.combined(context.run.run_id)
+        context.log.info(f"consumed {totals.events} events ({totals.games_added} new games); "
+                         f"backlog {totals.backlog}")
+    elif config.paths:
         report = ingest_paths(catalog, landing, [Path(p) for p in config.paths], context.run.run_id, date_orders,
                               progress=context.log.info)
     else:

@@ -9,3 +9,8 @@ ingest_bronze_job = define_asset_job(
 retrain_job = define_asset_job(
     "retrain", selection=AssetSelection.groups("silver", "gold", "models", "online"),
     description="Rebuild silver and gold, backtest, train, gate new model versions, publish a feature snapshot.")
+
+refresh_features_job = define_asset_job(
+    "refresh_features", selection=AssetSelection.groups("silver", "gold", "online"),
+    description="Rebuild silver and gold and publish a feature snapshot for the serving champions, without "
+                "retraining: what new games from the stream need to be served.")

@@ -1,14 +1,16 @@
-"""Sensors: new files dropped in the watched folder flow into bronze without a code change."""
+"""Sensors: new files dropped in the watched folder, and new events on the match-results stream, flow into
+bronze without a code change; new bronze data is transformed and served (retrained for files)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from dagster import (
-    AssetKey, EventLogEntry, RunRequest, SensorEvaluationContext, SkipReason, asset_sensor, sensor,
+    AssetKey, DagsterRunStatus, EventLogEntry, RunRequest, RunsFilter, SensorEvaluationContext, SkipReason,
+    asset_sensor, sensor,
 )
 
-from orchestration.jobs import ingest_bronze_job, retrain_job
+from orchestration.jobs import ingest_bronze_job, refresh_features_job, retrain_job
 from outscaled.config import load_settings
 from outscaled.ingest.landing import SUPPORTED_SUFFIXES
 from outscaled.ingest.readers import file_checksum
@@ -38,18 +40,62 @@ def watched_folder_sensor(context: SensorEvaluationContext):
     yield from requests
 
 
+STREAM_TAG = "outscaled/source"
+_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+
+
+def stream_backlog() -> tuple[int | None, str]:
+    """(events waiting on the configured stream, where it lives); None when the stream cannot be reached
+    (the embedded Redis is not running: nothing can have been published to it)."""
+    from outscaled.stream.connect import open_stream
+
+    settings = load_settings()
+    try:
+        stream = open_stream(settings, start_redis=False)
+    except Exception as error:  # noqa: BLE001  (reported as the reason to skip)
+        return None, str(error)
+    try:
+        return stream.backlog(), stream.description
+    except Exception as error:  # noqa: BLE001
+        return None, f"{stream.description}: {error}"
+    finally:
+        stream.close()
+
+
+@sensor(job=ingest_bronze_job, minimum_interval_seconds=10,
+        description="Consumes the match-results stream into bronze (land, ingest, acknowledge) when events are "
+                    "waiting and no consuming run is already in progress.")
+def match_results_stream_sensor(context: SensorEvaluationContext):
+    backlog, where = stream_backlog()
+    if backlog is None:
+        return SkipReason(f"the stream is not reachable ({where})")
+    if backlog == 0:
+        return SkipReason(f"no events waiting on {where}")
+    active = context.instance.get_runs(RunsFilter(job_name=ingest_bronze_job.name, statuses=_ACTIVE,
+                                                  tags={STREAM_TAG: "stream"}), limit=1)
+    if active:
+        return SkipReason(f"{backlog} events waiting; run {active[0].run_id[:8]} is consuming")
+    return RunRequest(run_config={"ops": {"bronze_ingest": {"config": {"from_stream": True}}}},
+                      tags={STREAM_TAG: "stream", "outscaled/backlog": str(backlog)})
+
+
 def _metadata(event: EventLogEntry) -> dict:
     materialization = event.asset_materialization
     return {k: v.value for k, v in materialization.metadata.items()} if materialization else {}
 
 
-@asset_sensor(asset_key=AssetKey(["bronze", "player_games"]), job=retrain_job, minimum_interval_seconds=60,
-              description="Retrains when an ingestion wrote new player rows (new bronze partitions).")
+@asset_sensor(asset_key=AssetKey(["bronze", "player_games"]), jobs=[retrain_job, refresh_features_job],
+              minimum_interval_seconds=30,
+              description="When an ingestion wrote new player rows: retrains after files, and after games from "
+                          "the stream rebuilds the features and publishes a snapshot (no retraining).")
 def new_bronze_data_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
     metadata = _metadata(asset_event)
     if not metadata.get("rows_written"):
         return SkipReason("the latest ingestion wrote no new player rows")
-    return RunRequest(run_key=f"bronze-{asset_event.run_id}",
+    run = context.instance.get_run_by_id(asset_event.run_id)
+    from_stream = bool(run and run.tags.get(STREAM_TAG) == "stream")
+    job = refresh_features_job if from_stream else retrain_job
+    return RunRequest(run_key=f"bronze-{asset_event.run_id}", job_name=job.name,
                       tags={"outscaled/reason": f"{metadata['rows_written']} new player rows"})
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from pyiceberg.catalog import Catalog
 
 from outscaled.config import Settings
+from outscaled.ingest.merge import MergeResult
 from outscaled.ingest.landing import LandedFile, land_bytes
 from outscaled.ingest.pipeline import IngestReport, ingest_landed
 from outscaled.lakehouse.faults import commit_boundary
@@ -50,6 +51,32 @@ class ConsumerTotals:
     @property
     def events(self) -> int:
         return sum(b.events for b in self.batches)
+
+    @property
+    def games_added(self) -> int:
+        return sum(m.games_added for b in self.batches for n, m in b.ingest.merges.items() if n == "player_games")
+
+    def combined(self, load_id: str) -> IngestReport:
+        """The batches' ingest reports as one (the bronze asset's metadata of a run that consumed them)."""
+        total = IngestReport(load_id)
+        for batch in self.batches:
+            report = batch.ingest
+            total.files_ingested += report.files_ingested
+            total.files_skipped += report.files_skipped
+            total.files_resumed += report.files_resumed
+            total.warnings += report.warnings
+            total.rows_read += report.rows_read
+            total.quarantined_rows += report.quarantined_rows
+            total.seconds += report.seconds
+            for reason, count in report.quarantine_reasons.items():
+                total.quarantine_reasons[reason] = total.quarantine_reasons.get(reason, 0) + count
+            for name, merge in report.merges.items():
+                before = total.merges.get(name)
+                total.merges[name] = merge if before is None else MergeResult(
+                    before.rows_written + merge.rows_written, before.games_added + merge.games_added,
+                    before.games_replaced + merge.games_replaced,
+                    sorted(set(before.partitions_written) | set(merge.partitions_written)))
+        return total
 
 
 class BronzeConsumer:

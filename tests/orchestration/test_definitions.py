@@ -34,7 +34,7 @@ def test_definitions_load_with_expected_graph(home):
     assert EXPECTED_GX_CHECKS <= checks
     assert any(name.startswith("unique_combination_of_columns_player_features") for name in checks)
     assert defs.resolve_job_def("ingest_bronze") is not None
-    for sensor in ("watched_folder_sensor", "new_bronze_data_sensor", "feature_drift_sensor",
+    for sensor in ("watched_folder_sensor", "match_results_stream_sensor", "new_bronze_data_sensor", "feature_drift_sensor",
                    "calibration_drift_sensor"):
         assert defs.resolve_sensor_def(sensor) is not None
     assert defs.resolve_schedule_def("weekly_retrain") is not None
@@ -51,3 +51,41 @@ def test_sensor_requests_one_run_per_new_file(home, settings):
     assert len({r.run_key for r in requests}) == 1  # same content, same run key: ingested once
     config = requests[0].run_config["ops"]["bronze_ingest"]["config"]
     assert config["paths"][0].endswith(".csv")
+
+
+def test_stream_sensor_requests_a_consuming_run_that_lands_the_events_in_bronze(home, settings, monkeypatch):
+    """Events waiting on the (embedded Redis) stream: the sensor asks for one consuming run of the bronze
+    job; that run, executed here, leaves the games in bronze and the backlog at zero."""
+    from dagster import DagsterInstance, materialize
+
+    import assets.bronze
+    from orchestration.resources import build_resources
+    from orchestration.sensors import match_results_stream_sensor
+    from outscaled.lakehouse.loads import read_as_of_cut
+    from outscaled.online.redis_server import start_embedded, stop_embedded
+    from outscaled.stream.connect import open_stream
+    from outscaled.stream.publish import file_events, publish_events
+    from tests.conftest import slice_games
+
+    instance = DagsterInstance.ephemeral()
+    assert "not reachable" in match_results_stream_sensor(build_sensor_context(instance=instance)).skip_message
+    start_embedded(settings)
+    try:
+        assert "no events waiting" in match_results_stream_sensor(build_sensor_context(instance=instance)).skip_message
+        games = slice_games(SAMPLE_DATA / "lck_lpl_2024_jan_feb.csv", home / "in" / "lck.csv", games=4)
+        publish_events(open_stream(settings), file_events(games))
+        request = match_results_stream_sensor(build_sensor_context(instance=instance))
+        config = request.run_config["ops"]["bronze_ingest"]["config"]
+        assert config["from_stream"] is True and request.tags["outscaled/backlog"] == "4"
+
+        result = materialize([assets.bronze.bronze_ingest], resources=build_resources(settings),
+                             run_config=request.run_config, instance=instance)
+        assert result.success
+        from outscaled.lakehouse.catalog import open_catalog
+
+        stored = read_as_of_cut(open_catalog(settings), "bronze.player_games")
+        assert stored["game_id"].n_unique() == 4 and stored.height == 40
+        assert open_stream(settings).backlog() == 0
+        assert "no events waiting" in match_results_stream_sensor(build_sensor_context(instance=instance)).skip_message
+    finally:
+        stop_embedded(settings)
