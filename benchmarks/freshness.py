@@ -121,8 +121,10 @@ def prepare(work: Path, data: Path, day: str, log: Path) -> tuple[Path, Path]:
     files, held_file, games = hold_out_day(data, day, work / "held_out")
     print(f"prepare: {games} games of {day} held out; ingesting {len(files)} files", flush=True)
     seconds = {"ingest": _run([str(BIN / "outscaled"), "ingest", *map(str, files)], home, log)}
-    seconds["transform+train"] = _run([str(BIN / "outscaled"), "materialize", "--select",
-                                       "group:silver or group:gold or key:models/stat_line_models"], home, log)
+    seconds["transform"] = _run([str(BIN / "outscaled"), "materialize", "--select", "group:silver or group:gold"],
+                                home, log)
+    seconds["train"] = _run([str(BIN / "outscaled"), "materialize", "--select", "key:models/stat_line_models"],
+                            home, log)
     registry = subprocess.run([str(BIN / "outscaled"), "sql", "--format", "json",
                                "select version from gold.model_registry order by created_at desc limit 1"],
                               cwd=ROOT, env=_environment(home), capture_output=True, text=True, check=True)

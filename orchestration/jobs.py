@@ -11,6 +11,8 @@ retrain_job = define_asset_job(
     description="Rebuild silver and gold, backtest, train, gate new model versions, publish a feature snapshot.")
 
 refresh_features_job = define_asset_job(
-    "refresh_features", selection=AssetSelection.groups("silver", "gold", "online"),
+    "refresh_features",
+    selection=AssetSelection.groups("silver", "gold", "online")
+    - AssetSelection.assets(["gold", "feature_drift"], ["gold", "calibration_drift"]),
     description="Rebuild silver and gold and publish a feature snapshot for the serving champions, without "
                 "retraining: what new games from the stream need to be served.")

@@ -31,7 +31,6 @@ from outscaled.online.inputs import Resolved
 from outscaled.online.memo import Memo
 from outscaled.online.reasoning import adjustment_text, caveats, top_contributions, tournament_note
 from outscaled.online.requests import RequestError, SingleRequest, echo
-from outscaled.online.snapshot import key
 from outscaled.online.store import SnapshotStore, Unavailable, normalise
 
 __all__ = ["Models", "NotFound", "Predictor", "Unavailable"]
@@ -106,11 +105,11 @@ class Predictor:
         """One MGET for every distinct player, team and opponent; per request its Resolved or a NotFound."""
         snapshot = self.store.snapshot_id()
         meta = self.store.meta()
-        player_keys = [key(snapshot, "p", normalise(r.player)) for r in requests]
-        team_keys = [key(snapshot, "t", normalise(r.team)) if r.team else None for r in requests]
-        opponent_keys = [key(snapshot, "t", normalise(r.opponent)) if r.opponent else None for r in requests]
+        player_keys = [("p", normalise(r.player)) for r in requests]
+        team_keys = [("t", normalise(r.team)) if r.team else None for r in requests]
+        opponent_keys = [("t", normalise(r.opponent)) if r.opponent else None for r in requests]
         wanted = list(dict.fromkeys(player_keys + [k for k in team_keys + opponent_keys if k]))
-        values = dict(zip(wanted, self.store.read(wanted))) if wanted else {}
+        values = self.store.read_values(snapshot, wanted) if wanted else {}
         found: list[Resolved | NotFound] = []
         for r, player_key, team_key, opponent_key in zip(requests, player_keys, team_keys, opponent_keys):
             player, team, opponent = values[player_key], values.get(team_key), values.get(opponent_key)
@@ -478,7 +477,8 @@ class Predictor:
     def match(self, team_a: str, team_b: str, best_of: int, team_a_side: str | None = None) -> dict[str, Any]:
         self._serving("win")
         snapshot = self.store.snapshot_id()
-        a, b = self.store.read([key(snapshot, "t", normalise(team_a)), key(snapshot, "t", normalise(team_b))])
+        values = self.store.read_values(snapshot, [("t", normalise(team_a)), ("t", normalise(team_b))])
+        a, b = values[("t", normalise(team_a))], values[("t", normalise(team_b))]
         for given, payload in ((team_a, a), (team_b, b)):
             if payload is None:
                 raise NotFound(f"unknown team '{echo(given)}'", self.store.closest_teams(given))

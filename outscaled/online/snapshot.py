@@ -1,14 +1,21 @@
-"""Versioned feature snapshots in Redis, switched atomically.
+"""Versioned feature snapshots in Redis, switched atomically, full or as deltas.
 
-Every key of a snapshot carries the hash tag {<snapshot id>}, so on Redis Cluster a snapshot lives in
-one slot and a prediction's MGET (player, team, opponent, baselines) is one round trip. Readers follow
-the pointer `outscaled:current`, which moves only after every key of the new snapshot is written.
-The last KEEP snapshots are listed in `outscaled:snapshots`; older ones expire after RETIRED_TTL.
+A full snapshot F writes one value per player and team under the hash tag {F}. A delta snapshot D (the
+live path, after a micro-batch of new games) is based on the newest full snapshot F: it writes only the
+values that differ from F's, under `outscaled:{F}:x:<D>:…` (same slot as F), and shares every other value
+with F. Each snapshot has its own meta, player and team index. Readers follow the pointer
+`outscaled:current`, which moves only after every key of the new snapshot is written; for a delta they
+read each value as [D's, F's] in one MGET and take the first present (`value_keys`), so a prediction is
+still one round trip and, on Redis Cluster, one slot.
+The last KEEP snapshots are listed in `outscaled:snapshots`; older ones expire after RETIRED_TTL, except a
+full snapshot that a kept delta still reads from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,8 +36,24 @@ KEEP = 5
 RETIRED_TTL = 7 * 24 * 3600
 
 
+REBASE_AFTER = 2 * KEEP  # snapshots published since a delta's base after which the next one is full
+DELTA_REBASE_SHARE = 0.5  # a delta that would rewrite more than this share of the values is published in full
+
+
 def key(snapshot_id: str, kind: str, name: str = "") -> str:
     return f"outscaled:{{{snapshot_id}}}:{kind}" + (f":{name}" if name else "")
+
+
+def delta_key(base_id: str, snapshot_id: str, kind: str, name: str) -> str:
+    """Where delta `snapshot_id` keeps its own value of a player ("p") or team ("t"): in its base's slot."""
+    return key(base_id, f"x:{snapshot_id}:{kind}", name)
+
+
+def value_keys(snapshot_id: str, base_id: str | None, kind: str, name: str) -> tuple[str, ...]:
+    """The keys to read a value of snapshot `snapshot_id` from, first present wins."""
+    if base_id is None:
+        return (key(snapshot_id, kind, name),)
+    return (delta_key(base_id, snapshot_id, kind, name), key(base_id, kind, name))
 
 
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -47,6 +70,8 @@ class SnapshotInfo:
     players: int
     teams: int
     created_at: str
+    base: str | None = None  # the full snapshot a delta reads its unchanged values from
+    written: int = 0  # player and team values this snapshot wrote (a full one: all of them)
 
 
 _EVER = datetime(9999, 1, 1)  # "as of now": after every game
@@ -133,55 +158,115 @@ def average_opponent_values(payloads: dict[str, Any]) -> dict[str, dict[str, Any
             for league, a in payloads["average_opponents"].items()}
 
 
+def _digest(value: bytes) -> str:
+    return hashlib.blake2b(value, digest_size=12).hexdigest()
+
+
 def publish(client: redis.Redis, catalog: Catalog, model_versions: dict[str, str],
-            as_of: datetime | None = None) -> SnapshotInfo:
+            as_of: datetime | None = None, delta: bool = False) -> SnapshotInfo:
     """A new snapshot of the state after every game (or as of `as_of`, to answer as the service would have
-    then: replays and the parity test), and the pointer moved to it."""
+    then: replays and the parity test), and the pointer moved to it. With `delta`, the new snapshot writes
+    only the player and team values that differ from the newest full snapshot's (published in full when
+    there is none, when it was for other model versions or another feature schema, or when most values
+    changed)."""
     payloads = build_payloads(catalog, as_of)
+    players, teams = packed_values(payloads)
+    base = _delta_base(client, model_versions) if delta and as_of is None else None
     created = datetime.now(timezone.utc)
     snapshot_id = created.strftime("s%Y%m%d%H%M%S%f")
+    digests = {"p": {k: _digest(v) for k, v in players.items()}, "t": {k: _digest(v) for k, v in teams.items()}}
+    changed: dict[str, dict[str, bytes]] = {"p": players, "t": teams}
+    if base is not None:
+        base_digests = orjson.loads(client.get(key(base, "digests")) or b"{}")
+        changed = {kind: {k: v for k, v in values.items() if base_digests.get(kind, {}).get(k) != digests[kind][k]}
+                   for kind, values in (("p", players), ("t", teams))}
+        if sum(map(len, changed.values())) > DELTA_REBASE_SHARE * (len(players) + len(teams)):
+            base, changed = None, {"p": players, "t": teams}
     pipe = client.pipeline(transaction=False)
     # One packed value per player (its state, its team's and its position baseline, ready as the fixed
     # part of a model row) and one per team, so a prediction needs a single MGET (player + opponent).
-    players, teams = packed_values(payloads)
-    for player_key, value in players.items():
-        pipe.set(key(snapshot_id, "p", player_key), value)
-    for team_key, value in teams.items():
-        pipe.set(key(snapshot_id, "t", team_key), value)
+    for kind, values in changed.items():
+        for name, value in values.items():
+            pipe.set(key(snapshot_id, kind, name) if base is None else delta_key(base, snapshot_id, kind, name), value)
+    if base is None:
+        pipe.set(key(snapshot_id, "digests"), orjson.dumps(digests))
     index = [{"key": k, "name": p.get("player_name"), "team": p.get("team_name"), "league": p.get("league"),
               "position": p.get("position"), "games": p.get("games_played")} for k, p in payloads["players"].items()]
-    teams = [{"key": k, "name": t.get("team_name"), "league": t.get("league"), "elo": t.get("elo")}
-             for k, t in payloads["teams"].items()]
+    team_index = [{"key": k, "name": t.get("team_name"), "league": t.get("league"), "elo": t.get("elo")}
+                  for k, t in payloads["teams"].items()]
+    written = sum(map(len, changed.values()))
     meta = {"snapshot_id": snapshot_id, "created_at": created.isoformat(), "feature_schema": schema_hash(PLAYER_FEATURES),
             "model_versions": model_versions, "as_of": payloads["as_of"], "baselines": payloads["baselines"],
             "average_opponents": average_opponent_values(payloads),
             "patches": payloads["patches"], "league_patch": payloads["league_patch"],
             "tournaments": sorted(payloads["baselines"]), "champions": payloads["champions"],
-            "players": len(index), "teams": len(teams)}
+            "players": len(index), "teams": len(team_index), "base": base, "written": written}
     pipe.set(key(snapshot_id, "players"), json.dumps(index))
-    pipe.set(key(snapshot_id, "teams"), json.dumps(teams))
-    pipe.set(key(snapshot_id, "meta"), orjson.dumps(meta))  # NaN written as null
+    pipe.set(key(snapshot_id, "teams"), json.dumps(team_index))
+    pipe.set(key(snapshot_id, "meta"), orjson.dumps(meta))  # NaN written as null; written last
     pipe.execute()
     switch_to(client, snapshot_id)
     client.lpush(HISTORY, snapshot_id)
+    kept = [s.decode() for s in client.lrange(HISTORY, 0, KEEP - 1)]
     for retired in client.lrange(HISTORY, KEEP, -1):
-        _expire(client, retired.decode())
+        _expire(client, retired.decode(), kept)
     client.ltrim(HISTORY, 0, KEEP * 4)
-    return SnapshotInfo(snapshot_id, len(index), len(teams), meta["created_at"])
+    return SnapshotInfo(snapshot_id, len(index), len(team_index), meta["created_at"], base, written)
+
+
+def _meta(client: redis.Redis, snapshot_id: str) -> dict[str, Any] | None:
+    raw = client.get(key(snapshot_id, "meta"))
+    return orjson.loads(raw) if raw else None
+
+
+def _delta_base(client: redis.Redis, model_versions: dict[str, str]) -> str | None:
+    """The full snapshot a new delta builds on: the current one's base (or itself when it is full), if it is
+    for the same models and feature schema and still has its digests."""
+    current = client.get(POINTER)
+    meta = _meta(client, current.decode()) if current else None
+    if not meta or meta.get("model_versions") != model_versions or meta.get("feature_schema") != schema_hash(PLAYER_FEATURES):
+        return None
+    base = meta.get("base") or meta["snapshot_id"]
+    recent = [s.decode() for s in client.lrange(HISTORY, 0, REBASE_AFTER - 1)]
+    # a base further back than REBASE_AFTER snapshots is replaced by a new full one, so that every base
+    # stays in the history list (and is expired in its turn)
+    return base if base in recent and client.exists(key(base, "digests")) else None
+
+
+def _own_keys(client: redis.Redis, snapshot_id: str, base: str | None) -> Iterable[bytes]:
+    """Every key snapshot `snapshot_id` reads: its own meta and indexes, its values (a delta's in its
+    base's slot) and, for a delta, its base's own keys (not the base's other deltas)."""
+    yield from client.scan_iter(match=f"outscaled:{{{snapshot_id}}}:[^x]*", count=1000)
+    if base is not None:
+        yield from client.scan_iter(match=f"outscaled:{{{base}}}:x:{snapshot_id}:*", count=1000)
+        yield from client.scan_iter(match=f"outscaled:{{{base}}}:[^x]*", count=1000)
 
 
 def switch_to(client: redis.Redis, snapshot_id: str) -> None:
-    if not client.exists(key(snapshot_id, "meta")):
+    meta = _meta(client, snapshot_id)
+    base = meta.get("base") if meta else None
+    if not meta or (base and not client.exists(key(base, "digests"))):
         raise ValueError(f"snapshot {snapshot_id} is incomplete or expired; see `outscaled snapshots list`")
     client.set(POINTER, snapshot_id)
-    for k in client.scan_iter(match=f"outscaled:{{{snapshot_id}}}:*", count=1000):
+    for k in _own_keys(client, snapshot_id, base):
         client.persist(k)
 
 
-def _expire(client: redis.Redis, snapshot_id: str) -> None:
-    if client.get(POINTER) == snapshot_id.encode():
+def _expire(client: redis.Redis, snapshot_id: str, kept: list[str]) -> None:
+    """Retire a snapshot: its keys expire after RETIRED_TTL, unless it is current, or it is the base of a
+    kept snapshot or of the current one (then only its own indexes and meta stay, with its values)."""
+    current = (client.get(POINTER) or b"").decode()
+    if snapshot_id == current:
         return
-    for k in client.scan_iter(match=f"outscaled:{{{snapshot_id}}}:*", count=1000):
+    bases = {(_meta(client, s) or {}).get("base") for s in {*kept, current} if s}
+    meta = _meta(client, snapshot_id) or {}
+    if snapshot_id in bases:
+        return
+    base = meta.get("base")
+    keys = [*client.scan_iter(match=f"outscaled:{{{snapshot_id}}}:*", count=1000)]
+    if base is not None:
+        keys += client.scan_iter(match=f"outscaled:{{{base}}}:x:{snapshot_id}:*", count=1000)
+    for k in keys:
         client.expire(k, RETIRED_TTL)
 
 
@@ -195,7 +280,8 @@ def list_snapshots(client: redis.Redis) -> list[dict[str, Any]]:
             info = json.loads(meta)
             result.append({"snapshot_id": snapshot_id, "current": snapshot_id == current,
                            "created_at": info["created_at"], "players": info["players"],
-                           "model_versions": info["model_versions"]})
+                           "model_versions": info["model_versions"], "base": info.get("base"),
+                           "written": info.get("written")})
     return result
 
 

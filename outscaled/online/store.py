@@ -14,7 +14,7 @@ import redis
 
 from outscaled.features.schema import PLAYER_FEATURES, schema_hash
 from outscaled.models.layers import normalise_champion
-from outscaled.online.snapshot import POINTER, key
+from outscaled.online.snapshot import POINTER, key, value_keys
 
 POINTER_TTL_SECONDS = 1.0
 
@@ -33,6 +33,7 @@ class SnapshotStore:
         self._pointer: tuple[str, float] | None = None
         self._meta: dict[str, Any] = {}
         self._index: list[dict] = []
+        self._bases: dict[str, str | None] = {}  # snapshot id -> the full snapshot a delta reads from
         self._lock = threading.Lock()
         self.generation = 0  # bumped when the snapshot changes (callers drop what they cached for the old one)
         self.champions: dict[str, str] = {}  # normalised name -> name, every champion in the snapshot's games
@@ -55,6 +56,7 @@ class SnapshotStore:
                     raise Unavailable(f"snapshot {snapshot_id} was published for another feature schema; "
                                       "publish a new one (`outscaled materialize`) or roll back")
                 self._meta, self._index = meta or {}, index or []
+                self._bases[snapshot_id] = self._meta.get("base")
                 self.champions = {normalise_champion(c): c for c in self._meta.get("champions") or []}
                 self.generation += 1
             self._pointer = (snapshot_id, time.monotonic())
@@ -65,6 +67,21 @@ class SnapshotStore:
         readiness must turn 503 as soon as the feature store is unreachable."""
         self._pointer = None
         return self.snapshot_id()
+
+    def read_values(self, snapshot_id: str, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """Player ("p") and team ("t") values of the snapshot, by (kind, normalised name), in one MGET: a
+        delta snapshot's own value where it has one, else its base's (outscaled.online.snapshot)."""
+        if snapshot_id not in self._bases:  # a snapshot id this store has not loaded the meta of
+            meta = self.read([key(snapshot_id, "meta")])[0] or {}
+            self._bases[snapshot_id] = meta.get("base")
+        base = self._bases[snapshot_id]
+        keys = [value_keys(snapshot_id, base, kind, name) for kind, name in wanted]
+        values = self.read([k for group in keys for k in group])
+        result, at = {}, 0
+        for item, group in zip(wanted, keys):
+            result[item] = next((v for v in values[at:at + len(group)] if v is not None), None)
+            at += len(group)
+        return result
 
     def read(self, keys: list[str]) -> list[Any]:
         try:
