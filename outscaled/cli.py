@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="stop after this many seconds without an event (default 5)")
     consume.add_argument("--follow", action="store_true", help="keep consuming until stopped (Ctrl-C)")
     consume.add_argument("--batch", type=int, default=None, help="events per micro-batch (default 5000)")
+    consume.add_argument("--live", action="store_true",
+                         help="after each batch with new games, update the touched players' and teams' state and "
+                              "publish a delta snapshot (served within seconds, no dbt rebuild)")
 
     materialize = command("materialize", help="materialize the Dagster assets in-process")
     materialize.add_argument("--select", default="*", help='asset selection, e.g. "group:bronze" (default: all)')
@@ -265,15 +268,33 @@ def _publish(args: argparse.Namespace) -> int:
 def _consume(args: argparse.Namespace) -> int:
     from outscaled.stream.consumer import consume
 
+    settings = load_settings()
+    live = None
+    if args.live:
+        from outscaled.lakehouse.catalog import open_catalog
+        from outscaled.online.live import LiveServing
+        from outscaled.online.redis_server import connect
+
+        live = LiveServing(open_catalog(settings), connect(settings))
+
     def show(batch) -> None:
         ingest = batch.ingest
         merges = ingest.merges.get("player_games")
+        added = merges.games_added if merges else 0
         console.print(f"{'recovered ' if batch.recovered else ''}batch of {batch.events} events: "
-                      f"{merges.games_added if merges else 0} new games, {ingest.quarantined_rows} rows quarantined, "
-                      f"{batch.seconds:.1f}s", markup=False)
+                      f"{added} new games, {ingest.quarantined_rows} rows quarantined, {batch.seconds:.1f}s",
+                      markup=False)
+        if live is not None and (added or batch.recovered):
+            refreshed = live.refresh()
+            info = refreshed.snapshot
+            console.print(f"live: snapshot {info.snapshot_id} ({'delta on ' + info.base if info.base else 'full'}, "
+                          f"{info.written} values written) for {refreshed.players} players and {refreshed.teams} "
+                          f"teams touched by {refreshed.games_since_build} games since the last build, "
+                          f"{refreshed.seconds:.1f}s"
+                          + (f"; {len(refreshed.late_games)} late games: Elo approximate until the next build"
+                             if refreshed.late_games else ""), markup=False)
 
-    totals = consume(load_settings(), idle_s=None if args.follow else args.idle, batch_events=args.batch,
-                     on_batch=show)
+    totals = consume(settings, idle_s=None if args.follow else args.idle, batch_events=args.batch, on_batch=show)
     console.print(f"consumed {totals.events} events in {len(totals.batches)} batches; backlog {totals.backlog}")
     return 0
 

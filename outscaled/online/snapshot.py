@@ -25,6 +25,7 @@ import polars as pl
 import redis
 from pyiceberg.catalog import Catalog
 
+from outscaled.features.live_state import GAME_COLUMNS, HISTORY_TABLES
 from outscaled.features.as_of import average_opponents, baselines_as_of, conceded_as_of, latest_rows
 from outscaled.features.rows import BASELINE, CONCEDED, TEAM_SIDE, epoch_seconds
 from outscaled.features.schema import PLAYER_FEATURES, PLAYER_STATE, schema_hash
@@ -77,20 +78,28 @@ class SnapshotInfo:
 _EVER = datetime(9999, 1, 1)  # "as of now": after every game
 
 
-def build_payloads(catalog: Catalog, as_of: datetime | None = None) -> dict[str, Any]:
-    """Every player's and team's state as of `as_of` (naive UTC; None: after every game), the league/position
-    baselines, the patches seen, each league's patch and its average opponent, as the service reads them."""
-    def table(name: str) -> pl.DataFrame:  # as the newest complete dbt build left it
-        return read_as_of_cut(catalog, name)
+def built_tables(catalog: Catalog) -> dict[str, pl.DataFrame]:
+    """What a snapshot is built from, as the newest complete dbt build left it: the state histories
+    (outscaled.features.live_state.HISTORY_TABLES) and "games" (every player game's league, patch, champion)."""
+    tables = {name: read_as_of_cut(catalog, name) for name in HISTORY_TABLES}
+    tables["games"] = read_as_of_cut(catalog, "gold.player_features", ("game_id", *GAME_COLUMNS))
+    return tables
 
-    team_history = table("gold.team_state_history")
+
+def build_payloads(catalog: Catalog, as_of: datetime | None = None,
+                   tables: dict[str, pl.DataFrame] | None = None) -> dict[str, Any]:
+    """Every player's and team's state as of `as_of` (naive UTC; None: after every game), the league/position
+    baselines, the patches seen, each league's patch and its average opponent, as the service reads them;
+    from `tables` when given (the live state update's), else from the newest build."""
+    tables = tables or built_tables(catalog)
+    team_history = tables["gold.team_state_history"]
     teams = latest_rows(team_history, ["team_key"], as_of)
-    conceded_history = table("gold.team_conceded_state_history")
-    players = latest_rows(table("gold.player_state_history"), ["player_key"], as_of)
+    conceded_history = tables["gold.team_conceded_state_history"]
+    players = latest_rows(tables["gold.player_state_history"], ["player_key"], as_of)
     conceded = conceded_as_of(conceded_history, teams)
-    baselines = baselines_as_of(table("gold.position_baseline_history"), as_of)
-    games = read_as_of_cut(catalog, "gold.player_features", ("patch", "game_start", "league", "champion"))
-    patches = table("gold.patches")
+    baselines = baselines_as_of(tables["gold.position_baseline_history"], as_of)
+    games = tables["games"]
+    patches = tables["gold.patches"]
     if as_of is not None:
         games = games.filter(pl.col("game_start") < as_of)
         patches = patches.filter(pl.col("patch_first_seen") < as_of)
@@ -163,13 +172,14 @@ def _digest(value: bytes) -> str:
 
 
 def publish(client: redis.Redis, catalog: Catalog, model_versions: dict[str, str],
-            as_of: datetime | None = None, delta: bool = False) -> SnapshotInfo:
+            as_of: datetime | None = None, delta: bool = False,
+            tables: dict[str, pl.DataFrame] | None = None) -> SnapshotInfo:
     """A new snapshot of the state after every game (or as of `as_of`, to answer as the service would have
     then: replays and the parity test), and the pointer moved to it. With `delta`, the new snapshot writes
     only the player and team values that differ from the newest full snapshot's (published in full when
     there is none, when it was for other model versions or another feature schema, or when most values
-    changed)."""
-    payloads = build_payloads(catalog, as_of)
+    changed). `tables`: what to build it from instead of the newest build (the live state update's)."""
+    payloads = build_payloads(catalog, as_of, tables)
     players, teams = packed_values(payloads)
     base = _delta_base(client, model_versions) if delta and as_of is None else None
     created = datetime.now(timezone.utc)
