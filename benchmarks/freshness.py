@@ -1,7 +1,7 @@
 """Benchmark: from a finished game published to the stream to `/predict/single` answering with it counted.
 
 Run: .venv/bin/python benchmarks/freshness.py [--work DIR] [--day 2025-01-25] [--speed 1000] [--data DIR]
-         [--throughput-games N]
+         [--prepare-only | --throughput-only [--batch N]]
 
 1. prepare (once per --work, reused after): a home holding every file of ../shared/data except the games of
    --day (copies of the files that hold them, with those games' rows left out: real rows, nothing invented),
@@ -11,8 +11,9 @@ Run: .venv/bin/python benchmarks/freshness.py [--work DIR] [--day 2025-01-25] [-
    on that home; the day's games are published in game-time order (`--speed` N: the real time between two
    games divided by N). For each game, the seconds from its event being published to `/predict/single`
    answering, for every player of that game, with a sample size that counts it; p50/p95/max are printed.
-3. throughput: `--throughput-games` real games (already in bronze: re-publishing is de-duplicated, so the
-   count of games is unchanged) published at once and consumed by `outscaled consume`; events/s into bronze.
+3. throughput (`--throughput-only`): every game of the full-layout files as events into an empty home,
+   consumed in micro-batches of `--batch`; events/s into bronze (seconds inside the batches: land, validate,
+   merge, commit, acknowledge).
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def prepare(work: Path, data: Path, day: str, log: Path) -> tuple[Path, Path]:
     home, held_file = work / "home", work / "held_out" / f"games_{day}.csv"
     if (work / "prepared.json").exists():
         return home, held_file
+    if home.exists():  # a home a freshness run has published the day into
+        import shutil
+
+        shutil.rmtree(home)
     files, held_file, games = hold_out_day(data, day, work / "held_out")
     print(f"prepare: {games} games of {day} held out; ingesting {len(files)} files", flush=True)
     seconds = {"ingest": _run([str(BIN / "outscaled"), "ingest", *map(str, files)], home, log)}
@@ -137,20 +142,159 @@ def prepare(work: Path, data: Path, day: str, log: Path) -> tuple[Path, Path]:
     return home, held_file
 
 
+def _players_of(event: dict) -> list[str]:
+    """The named players of a game (a placeholder such as "unknown player" is keyed per game: never asked)."""
+    return sorted({r["player_name"] for r in event["rows"] if r.get("player_name") and r.get("position") != "team"
+                   and r["player_name"].strip().lower() not in ("unknown player", "unknown")})
+
+
+def _sample_size(client, base_url: str, player: str) -> int:
+    """The player's games on record as `/predict/single` answers them now (0 for a player it does not know)."""
+    answer = client.post(f"{base_url}/predict/single",
+                         json={"player": player, "stat": "kills", "line": 2.5, "map_start": 1, "map_end": 1})
+    if answer.status_code == 404:
+        return 0
+    answer.raise_for_status()
+    return int(answer.json()["sample_size"])
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]  # noqa: E731
+    return f"p50 {pick(0.5):.1f} s, p95 {pick(0.95):.1f} s, max {ordered[-1]:.1f} s"
+
+
+def measure_freshness(work: Path, home: Path, held_file: Path, speed: float, timeout_s: float = 900.0) -> dict:
+    """Publish the held-out day's games into the running platform; per game, published -> served (s)."""
+    import threading
+
+    import httpx
+
+    os.environ.update(_environment(home))
+    from outscaled.config import load_settings
+    from outscaled.ingest.events import encode, game_start
+    from outscaled.online.service_process import running_service
+    from outscaled.stream.connect import open_stream
+    from outscaled.stream.publish import file_events
+
+    settings = load_settings()
+    events = file_events(held_file)
+    published: dict[str, float] = {}
+    served: dict[str, float] = {}
+    with running_service(settings, PORT, work / "service.log") as base_url, httpx.Client(timeout=30) as client:
+        players = sorted({p for e in events for p in _players_of(e)})
+        before = {p: _sample_size(client, base_url, p) for p in players}
+        consumer_log = (work / "consumer.log").open("w")
+        consumer = subprocess.Popen([str(BIN / "outscaled"), "consume", "--follow", "--live", "--batch", "1000"],
+                                    cwd=ROOT, env=_environment(home), stdout=consumer_log, stderr=subprocess.STDOUT)
+        stream = open_stream(settings)
+        time.sleep(3.0)  # the consumer has joined the stream
+
+        def publish() -> None:
+            previous = None
+            for event in events:
+                start = game_start(event)
+                if previous is not None and start is not None and start > previous:
+                    time.sleep((start - previous).total_seconds() / speed)
+                previous = start or previous
+                published[event["game_id"]] = time.monotonic()
+                stream.publish([encode({**event, "published_at": time.time()})])
+
+        publisher = threading.Thread(target=publish, daemon=True)
+        started = time.monotonic()
+        publisher.start()
+        games_of: dict[str, list[str]] = {}  # player -> game ids of the day, in publishing order
+        for event in events:
+            for player in _players_of(event):
+                games_of.setdefault(player, []).append(event["game_id"])
+        try:
+            while len(served) < len(events) and time.monotonic() - started < timeout_s:
+                for event in events:
+                    game = event["game_id"]
+                    if game in served or game not in published:
+                        continue
+                    if all(_sample_size(client, base_url, p) >= before[p] + games_of[p].index(game) + 1
+                           for p in _players_of(event)):
+                        served[game] = time.monotonic()
+                time.sleep(0.2)
+        finally:
+            consumer.send_signal(signal.SIGTERM)
+            consumer.wait(60)
+            consumer_log.close()
+            stream.close()
+    seconds = [served[g] - published[g] for g in served]
+    return {"games": len(events), "served": len(served), "seconds": seconds,
+            "publish_span_s": (max(published.values()) - min(published.values())) if published else 0.0}
+
+
+def measure_throughput(work: Path, data: Path, batch: int) -> dict:
+    """Every game of the full-layout files of `data` as events into an empty home's bronze: events/s."""
+    home = work / "throughput-home"
+    if home.exists():
+        import shutil
+
+        shutil.rmtree(home)
+    env = _environment(home)
+    os.environ.update(env)
+    from outscaled.config import load_settings
+    from outscaled.stream.connect import open_stream
+    from outscaled.stream.consumer import consume
+    from outscaled.stream.publish import file_events, publish_events
+
+    settings = load_settings()
+    stream = open_stream(settings)
+    events = []
+    for path in sorted((data / "oracles_elixir").glob("*.csv")):
+        try:
+            events += file_events(path)
+        except Exception as error:  # noqa: BLE001  (a file that needs a date order is left out, and said so)
+            print(f"throughput: {path.name} left out ({str(error)[:80]})", flush=True)
+    report = publish_events(stream, events)
+    started = time.perf_counter()
+    totals = consume(settings, idle_s=2.0, batch_events=batch, stream=stream)
+    wall = time.perf_counter() - started - 2.0  # the idle wait at the end is not consuming
+    from outscaled.online.redis_server import stop_embedded
+
+    stop_embedded(settings)
+    busy = sum(b.seconds for b in totals.batches)
+    return {"events": totals.events, "games_added": totals.games_added, "publish_s": report.seconds,
+            "consume_s": wall, "batches_s": busy, "events_per_s": totals.events / busy if busy else 0.0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "outscaled-freshness")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--day", default="2025-01-25")
     parser.add_argument("--speed", type=float, default=1000.0)
-    parser.add_argument("--throughput-games", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=5000, help="events per micro-batch for the throughput run")
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only the throughput run (all full-layout games as events into an empty home)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     log = args.work / "freshness.log"
+    if args.throughput_only:
+        _print_throughput(measure_throughput(args.work, args.data, args.batch))
+        return
     home, held_file = prepare(args.work, args.data, args.day, log)
     if args.prepare_only:
         return
+    fresh = measure_freshness(args.work, home, held_file, args.speed)
+    print(f"freshness ({args.day}, {fresh['games']} games published over {fresh['publish_span_s']:.0f} s at "
+          f"speed {args.speed:g}): {fresh['served']} served; published -> /predict/single counts it: "
+          f"{_percentiles(fresh['seconds'])}", flush=True)
+    print("per game (s): " + " ".join(f"{s:.1f}" for s in fresh["seconds"]), flush=True)
+    # the prepared home now holds the day: prepare again for the next run
+    (args.work / "prepared.json").unlink()
+
+
+def _print_throughput(result: dict) -> None:
+    print(f"throughput: {result['events']} events ({result['games_added']} new games) into an empty bronze in "
+          f"{result['batches_s']:.1f} s of batches ({result['consume_s']:.1f} s wall): "
+          f"{result['events_per_s']:.0f} events/s; published in {result['publish_s']:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
                          help="after each batch with new games, update the touched players' and teams' state and "
                               "publish a delta snapshot (served within seconds, no dbt rebuild)")
 
+    replay = command("replay", help="walk forward day by day over files: what the service would have said, settled")
+    replay.add_argument("--data", action="append", type=Path, required=True, help="file or folder (repeatable)")
+    replay.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    replay.add_argument("--to", dest="end", default=None, help="last day, YYYY-MM-DD (default: the files' last)")
+    replay.add_argument("--work", type=Path, default=None, help="where the scratch home goes (default: a temp folder)")
+    replay.add_argument("--keep", action="store_true", help="keep the scratch home (its logs, its tables)")
+    replay.add_argument("--json", action="store_true", help="print the scores as JSON")
+
     materialize = command("materialize", help="materialize the Dagster assets in-process")
     materialize.add_argument("--select", default="*", help='asset selection, e.g. "group:bronze" (default: all)')
 
@@ -130,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers = {"demo": _demo, "ingest": _ingest, "materialize": _materialize, "sql": _sql, "ui": _ui,
                     "models": _models, "evaluate": _evaluate, "serve": _serve, "snapshots": _snapshots,
                     "keys": _keys, "analytics": _analytics,
-                    "publish": _publish, "consume": _consume}
+                    "publish": _publish, "consume": _consume, "replay": _replay}
         return handlers[args.command](args)
     except Exception as error:  # every command ends with the platform's own message; the trace only if asked
         _report(error, debug=getattr(args, "debug", False))
@@ -296,6 +304,48 @@ def _consume(args: argparse.Namespace) -> int:
 
     totals = consume(settings, idle_s=None if args.follow else args.idle, batch_events=args.batch, on_batch=show)
     console.print(f"consumed {totals.events} events in {len(totals.batches)} batches; backlog {totals.backlog}")
+    return 0
+
+
+def _day(text: str | None, flag: str):
+    from datetime import datetime
+
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as error:
+        raise ValueError(f"{flag} expects YYYY-MM-DD, got '{text}'") from error
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from outscaled.replay import replay
+
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    for path in args.data:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    result, rows = replay(load_settings(), [p.resolve() for p in args.data], start, end, args.work, args.keep,
+                          progress=lambda m: console.print(m, markup=False))
+    if args.json:
+        sys.stdout.write(json.dumps({"days": result.days, "scores": rows}) + "\n")
+        return 0
+    table = Table(title=f"replay {args.start} to {args.end or 'the end'}: the service before each day, settled")
+    for column in ("what", "asked", "coverage", "log_loss", "ece", "accuracy", "baseline", "b_log_loss", "b_ece",
+                   "b_accuracy"):
+        table.add_column(column)
+    for row in rows:
+        model, baseline = row["model"], row["baseline"]
+        cell = lambda scores, k: f"{scores[k]:.4f}" if k in scores else ""  # noqa: E731
+        table.add_row(row["what"], str(row["asked"]), f"{row['coverage']:.3f}", cell(model, "log_loss"),
+                      cell(model, "ece"), cell(model, "accuracy"), row["baseline_name"], cell(baseline, "log_loss"),
+                      cell(baseline, "ece"), cell(baseline, "accuracy"))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    served = [d["served_s"] for d in result.days if d["served_s"] is not None]
+    console.print(f"{len(result.days)} days; freshness (day's games published -> served): "
+                  + (f"median {sorted(served)[len(served) // 2]:.1f} s, max {max(served):.1f} s" if served else "none")
+                  + (f"; {len(result.days) - len(served)} days not served in time" if len(served) < len(result.days)
+                     else ""))
     return 0
 
 

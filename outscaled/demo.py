@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -53,8 +54,30 @@ ORDER BY created_at DESC, model LIMIT 10
 """
 
 
+LIVE_FILE = "lck_lpl_2024_jan_feb.csv"  # of the bundled data: its last day is published live in step 10
+
+
+def _hold_out_live_day(data: list[Path]) -> tuple[list[Path], Path | None, str | None]:
+    """The files to ingest, and the real games of the last day of LIVE_FILE (left out of the ingest, to be
+    published to the stream in step 10), when LIVE_FILE is among the data."""
+    from outscaled.config import load_settings
+    from outscaled.stream.publish import split_last_day
+
+    files = [p for d in data for p in (sorted(x for x in d.rglob("*") if x.is_file() and x.name != "README.md")
+                                       if d.is_dir() else [d])]
+    chosen = next((p for p in files if p.name == LIVE_FILE), None)
+    split = split_last_day(chosen, load_settings().home / "demo") if chosen else None
+    if split is None:
+        return data, None, None
+    before, day, last = split
+    return [before if p == chosen else p for p in files], day, last
+
+
 def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Callable) -> int:
     console.rule("[bold]1. ingest real Oracle's Elixir files into Iceberg (bronze)")
+    data, live_games, live_day = _hold_out_live_day(data)
+    if live_games:
+        console.print(f"(the games of {live_day} in {LIVE_FILE} are held back: step 10 publishes them live)")
     ingest(argparse.Namespace(paths=data, date_order=[]))
     console.rule("[bold]2. games per league and year (outscaled sql)")
     sql(argparse.Namespace(query=SUMMARY_SQL, format="table"))
@@ -70,7 +93,7 @@ def run_demo(data: list[Path], ingest: Callable, sql: Callable, materialize: Cal
     console.rule("[bold]7. model registry (outscaled models list)")
     sql(argparse.Namespace(query=REGISTRY_SQL, format="table"))
     console.rule("[bold]8. serve: BentoML service on the published Redis snapshot, real predictions over HTTP")
-    show_predictions()
+    show_predictions(live_games)
     console.print("Data from Oracle's Elixir. Next: `outscaled serve` and open http://127.0.0.1:3001/")
     return 0
 
@@ -82,7 +105,7 @@ def _post(base_url: str, path: str, key: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def show_predictions() -> None:
+def show_predictions(live_games: Path | None = None) -> None:
     """Start the service (and the embedded Redis), ask it real questions, print the answers, stop both."""
     from outscaled.config import load_settings
     from outscaled.online.redis_server import stop_embedded
@@ -124,6 +147,8 @@ def show_predictions() -> None:
             status = _post(base_url, "/models/status", key)
             console.print(f"serving {status['serving']} from snapshot {status['snapshot_id']} (redis {status['redis']})")
             show_analytics(settings, created.record.key_id)
+            if live_games is not None:
+                show_live(settings, base_url, key, live_games)
     finally:
         if not settings.redis_url:
             stop_embedded(settings)
@@ -160,3 +185,55 @@ def show_analytics(settings, key_id: str, wait: float = 15.0) -> None:
         console.print("settled accuracy: no prediction settled yet; the demo's answers are about series not played "
                       "yet, and `outscaled materialize --select analytics/prediction_feedback` settles them once "
                       "their games are ingested")
+
+
+def show_live(settings, base_url: str, key: str, games_file: Path) -> None:
+    """Publish held-back real games to the match-results stream, consume them into bronze, update the live
+    state and publish a delta snapshot; then show the answers that changed because of them."""
+    import time
+
+    from outscaled.lakehouse.catalog import open_catalog
+    from outscaled.online.live import LiveServing
+    from outscaled.online.redis_server import connect
+    from outscaled.stream.connect import open_stream
+    from outscaled.stream.consumer import consume
+    from outscaled.stream.publish import file_events, publish_events
+
+    console.rule("[bold]10. the live path: a finished game published to the stream changes the prediction")
+    events = file_events(games_file)
+    players = sorted({r["player_name"] for e in events for r in e["rows"]
+                      if r.get("player_name") and r["player_name"].strip().lower() not in ("unknown", "unknown player")})
+
+    def ask(player: str) -> dict | None:
+        try:
+            return _post(base_url, "/predict/single", key, {"player": player, "stat": "kills", "line": 4.5,
+                                                            "map_start": 1, "map_end": 2})
+        except urllib.error.HTTPError:
+            return None
+
+    before = {p: ask(p) for p in players}
+    stream = open_stream(settings)
+    published = time.monotonic()
+    report = publish_events(stream, events)
+    console.print(f"outscaled publish {games_file.name}: {report.events} games of {report.first_game[:10]} to "
+                  f"{stream.topic} ({stream.description})")
+    totals = consume(settings, idle_s=1.0, stream=stream)
+    refreshed = LiveServing(open_catalog(settings), connect(settings)).refresh()
+    console.print(f"outscaled consume --live: {totals.events} events into bronze ({totals.games_added} new games); "
+                  f"snapshot {refreshed.snapshot.snapshot_id} is a delta that wrote {refreshed.snapshot.written} "
+                  f"values for the {refreshed.players} players and {refreshed.teams} teams touched")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _post(base_url, "/models/status", key)["snapshot_id"] != \
+            refreshed.snapshot.snapshot_id:
+        time.sleep(0.2)
+    served = time.monotonic() - published
+    after = {p: ask(p) for p in players}
+    changed = sorted((p for p in players if before[p] and after[p]),
+                     key=lambda p: -abs(after[p]["expected"] - before[p]["expected"]))
+    for player in changed[:4]:
+        b, a = before[player], after[player]
+        console.print(f"[bold]{a['player']}[/] kills maps 1-2, line 4.5: expected {b['expected']:.2f} -> "
+                      f"{a['expected']:.2f}, p_over {b['p_over']:.3f} -> {a['p_over']:.3f}, games on record "
+                      f"{b['sample_size']} -> {a['sample_size']}")
+    counted = sum(1 for p in changed if after[p]["sample_size"] > before[p]["sample_size"])
+    console.print(f"{counted} of {len(changed)} players now count the new games; published to served in {served:.1f} s")

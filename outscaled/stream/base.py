@@ -14,6 +14,10 @@ TOPIC = "match-results"
 GROUP = "outscaled-bronze"
 
 
+class StreamUnavailable(RuntimeError):
+    """The stream's server cannot be reached right now (a long-running consumer waits and tries again)."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     position: str

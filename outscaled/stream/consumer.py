@@ -27,7 +27,7 @@ from outscaled.ingest.merge import MergeResult
 from outscaled.ingest.landing import LandedFile, land_bytes
 from outscaled.ingest.pipeline import IngestReport, ingest_landed
 from outscaled.lakehouse.faults import commit_boundary
-from outscaled.stream.base import Delivery, EventStream
+from outscaled.stream.base import Delivery, EventStream, StreamUnavailable
 
 BATCH_EVENTS = 5_000
 LANDED = "stream:landed"  # fault-injection boundaries (outscaled.lakehouse.faults), for the kill tests
@@ -119,7 +119,11 @@ class BronzeConsumer:
         commit_boundary(LANDED)
         report = ingest_landed(self.catalog, [landed], _load_id(fresh[0].position))
         commit_boundary(INGESTED)
-        self.stream.ack(fresh)
+        try:
+            self.stream.ack(fresh)
+        except StreamUnavailable:  # stored, not acknowledged: acknowledged when handed out again
+            self._landed_positions.update({d.position: marker for d in fresh})
+            raise
         marker.unlink()
         batch = BatchReport(len(fresh), landed, report, time.perf_counter() - started)
         self.on_batch(batch)
@@ -131,7 +135,13 @@ class BronzeConsumer:
         totals = ConsumerTotals()
         last_event = time.monotonic()
         while not stop():
-            batch = self.run_once(timeout_s)
+            try:
+                batch = self.run_once(timeout_s)
+            except StreamUnavailable:
+                if idle_s is not None:  # a bounded run reports it; a following one waits for the server
+                    raise
+                time.sleep(1.0)
+                continue
             if batch is not None:
                 totals.batches.append(batch)
                 last_event = time.monotonic()

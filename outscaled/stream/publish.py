@@ -60,3 +60,24 @@ def publish_events(stream: EventStream, events: list[dict[str, Any]], speed: flo
         stream.publish(pending)
     return PublishReport(len(events), time.perf_counter() - started,
                          events[0]["game_start"] if events else None, events[-1]["game_start"] if events else None)
+
+
+def split_last_day(path: Path, folder: Path) -> tuple[Path, Path, str] | None:
+    """A CSV with ISO dates as two files of its own lines (unchanged): every game before its last day, and
+    that day's games (for a demo that publishes them as new). None when its dates are not ISO."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [c.strip().lstrip("\ufeff") for c in lines[0].rstrip("\r\n").split(",")]
+    game = next((header.index(n) for n in ("gameid", "game_id") if n in header), None)
+    if game is None or "date" not in header:
+        return None
+    date = header.index("date")
+    days = {line.split(",")[date][:10] for line in lines[1:] if line.strip()}
+    if not days or not all(len(d) == 10 and d[4] == "-" and d[7] == "-" for d in days):
+        return None
+    last = max(days)
+    held = {line.split(",")[game] for line in lines[1:] if line.split(",")[date][:10] == last}
+    folder.mkdir(parents=True, exist_ok=True)
+    before, day = folder / f"{path.stem}_before_{last}.csv", folder / f"{path.stem}_{last}.csv"
+    before.write_text(lines[0] + "".join(l for l in lines[1:] if l.split(",")[game] not in held), encoding="utf-8")
+    day.write_text(lines[0] + "".join(l for l in lines[1:] if l.split(",")[game] in held), encoding="utf-8")
+    return before, day, last

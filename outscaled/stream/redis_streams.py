@@ -7,12 +7,25 @@ left pending by a consumer that never came back are claimed after CLAIM_IDLE_MS 
 
 from __future__ import annotations
 
+import functools
+
 import redis
 
-from outscaled.stream.base import GROUP, TOPIC, Delivery
+from outscaled.stream.base import GROUP, TOPIC, Delivery, StreamUnavailable
 
 CLAIM_IDLE_MS = 60_000
 FIELD = b"event"
+
+
+def _reachable(method):
+    """Redis connection errors as StreamUnavailable (redis-py reconnects on the next command)."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise StreamUnavailable(f"{self.description}: {error}") from error
+    return call
 
 
 def stream_key(topic: str) -> str:
@@ -38,12 +51,14 @@ class RedisEventStream:
                 raise
         self._group_ready = True
 
+    @_reachable
     def publish(self, payloads: list[bytes]) -> list[str]:
         pipe = self.client.pipeline(transaction=False)
         for payload in payloads:
             pipe.xadd(self.key, {FIELD: payload})
         return [p.decode() if isinstance(p, bytes) else p for p in pipe.execute()]
 
+    @_reachable
     def poll(self, max_events: int, timeout_s: float) -> list[Delivery]:
         self._ensure_group()
         if not self._own_pending_read:  # what this consumer was handed before a restart, first
@@ -68,10 +83,12 @@ class RedisEventStream:
                     self.client.xack(self.key, self.group, entry_id)
         return deliveries
 
+    @_reachable
     def ack(self, deliveries: list[Delivery]) -> None:
         if deliveries:
             self.client.xack(self.key, self.group, *[d.position for d in deliveries])
 
+    @_reachable
     def backlog(self) -> int:
         self._ensure_group()
         group = next(g for g in self.client.xinfo_groups(self.key) if _text(g["name"]) == self.group)
