@@ -62,13 +62,15 @@ def encode(event: dict[str, Any]) -> bytes:
 def read_event_lines(path: Path, name: str) -> pl.DataFrame:
     """The rows of an events file as strings (every canonical column), `source_line` (the row's position
     in the file, from 1) and `event_errors` (what is wrong with the event or the row, "" when nothing)."""
-    records: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
     for number, line in enumerate(path.read_bytes().splitlines(), start=1):
         if not line.strip():
             continue
         for row, problem in _event_rows(line, number):
-            records.append({**{c: _text(row.get(c)) for c in CANONICAL_ORDER}, "event_errors": problem})
-    frame = pl.DataFrame(records, schema={**{c: pl.String for c in CANONICAL_ORDER}, "event_errors": pl.String})
+            rows.append(row)
+            problems.append(problem)
+    frame = _as_strings(rows).with_columns(pl.Series("event_errors", problems, dtype=pl.String))
     not_iso = pl.col("date").is_not_null() & ~pl.col("date").str.contains(ISO_DATE)
     frame = frame.with_columns(
         pl.concat_str([pl.when(pl.col("event_errors") != "").then(pl.col("event_errors")),
@@ -77,6 +79,22 @@ def read_event_lines(path: Path, name: str) -> pl.DataFrame:
                       separator="; ", ignore_nulls=True).fill_null("").alias("event_errors"),
         pl.when(not_iso).then(None).otherwise(pl.col("date")).alias("date"))
     return frame.with_row_index("source_line", offset=1).with_columns(pl.col("source_line").cast(pl.Int64))
+
+
+def _as_strings(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Every canonical column as strings (typed later as any file's): polars reads the rows' own types and
+    casts (a column whose values mix types is converted value by value, the slow way)."""
+    string = {c: pl.String for c in CANONICAL_ORDER}
+    if not rows:
+        return pl.DataFrame(schema=string)
+    try:
+        typed = pl.from_dicts(rows, infer_schema_length=None)
+        if any(dtype not in (pl.String, pl.Int64, pl.Float64, pl.Null) for dtype in typed.dtypes):
+            raise TypeError("nested or boolean values")
+    except (TypeError, pl.exceptions.PolarsError):
+        return pl.DataFrame([{c: _text(row.get(c)) for c in CANONICAL_ORDER} for row in rows], schema=string)
+    return typed.select([pl.col(c).cast(pl.String) if c in typed.columns else pl.lit(None, pl.String).alias(c)
+                         for c in CANONICAL_ORDER])
 
 
 def _event_rows(line: bytes, number: int) -> list[tuple[dict[str, Any], str]]:
