@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--work", type=Path, default=None, help="where the scratch home goes (default: a temp folder)")
     replay.add_argument("--keep", action="store_true", help="keep the scratch home (its logs, its tables)")
     replay.add_argument("--json", action="store_true", help="print the scores as JSON")
+    replay.add_argument("--retrain", action="store_true",
+                        help="train final models in the scratch home on the games before --from only (a fair test; "
+                             "without it the current champions answer, and the replay says when they saw those games)")
 
     materialize = command("materialize", help="materialize the Dagster assets in-process")
     materialize.add_argument("--select", default="*", help='asset selection, e.g. "group:bronze" (default: all)')
@@ -325,8 +328,10 @@ def _replay(args: argparse.Namespace) -> int:
     for path in args.data:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
     result, rows = replay(load_settings(), [p.resolve() for p in args.data], start, end, args.work, args.keep,
-                          progress=lambda m: console.print(m, markup=False))
+                          progress=lambda m: console.print(m, markup=False), retrain=args.retrain)
     if args.json:
         sys.stdout.write(json.dumps({"days": result.days, "scores": rows}) + "\n")
         return 0

@@ -71,9 +71,11 @@ class ReplayResult:
 
 
 # --- the scratch home -----------------------------------------------------------------------------------
-def scratch_home(current: Settings, folder: Path, start: datetime, progress: Progress) -> Settings:
+def scratch_home(current: Settings, folder: Path, start: datetime, progress: Progress,
+                 retrain: bool = False) -> Settings:
     """A home with the current one's bronze before `start`, its registry and model store, built (dbt) and with
-    a snapshot published: where the replay's service starts."""
+    a snapshot published: where the replay's service starts. With `retrain`, final models are trained there
+    on the games before `start` only and serve instead of the current champions (a fair test)."""
     from outscaled.lakehouse.catalog import open_catalog
     from outscaled.lakehouse.copy import copy_bronze
     from outscaled.lakehouse.dbt_iceberg import write_iceberg
@@ -93,6 +95,14 @@ def scratch_home(current: Settings, folder: Path, start: datetime, progress: Pro
     shutil.copytree(current.home / "bentoml", home / "bentoml")
     progress(f"scratch home {home}: {copied['bronze.player_games']:,} player rows before {start:%Y-%m-%d}; building")
     _outscaled(scratch, "materialize", "--select", "group:silver or group:gold")
+    if retrain:
+        from outscaled.models.registry import promote
+
+        progress(f"training final models on the games before {start:%Y-%m-%d} (no backtest)")
+        _outscaled(scratch, "materialize", "--select", "key:models/stat_line_models")
+        trained = read_registry(target).sort("created_at")["version"][-1]
+        promote(target, trained)
+        progress(f"serving {trained}, trained in the scratch home")
     _outscaled(scratch, "materialize", "--select", "group:online")
     return scratch
 
@@ -225,7 +235,8 @@ def summarise(result: ReplayResult) -> list[dict[str, Any]]:
 
 # --- the walk -----------------------------------------------------------------------------------------------
 def replay(current: Settings, data: list[Path], start: date, end: date | None, work: Path | None = None,
-           keep: bool = False, progress: Progress = print, wait_s: float = 300.0) -> tuple[ReplayResult, list]:
+           keep: bool = False, progress: Progress = print, wait_s: float = 300.0,
+           retrain: bool = False) -> tuple[ReplayResult, list]:
     import httpx
 
     from outscaled.ingest.events import encode, game_start
@@ -254,7 +265,7 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
     folder = Path(tempfile.mkdtemp(prefix="outscaled-replay-", dir=work))
     result = ReplayResult()
     try:
-        scratch = scratch_home(current, folder, datetime.combine(start, datetime.min.time()), progress)
+        scratch = scratch_home(current, folder, datetime.combine(start, datetime.min.time()), progress, retrain)
         catalog = open_catalog(scratch)
         _warn_if_trained_on_the_replay(catalog, start, progress)
         port = free_port()
