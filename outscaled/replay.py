@@ -34,8 +34,8 @@ from scipy.stats import poisson
 
 from outscaled.config import PROJECT_ROOT, Settings
 from outscaled.features.live_state import ELO_INITIAL, continue_elo, stage_player_games, stage_team_games
+from outscaled.models.lines import HISTORY as ROLLING_GAMES  # the backtest's line and Poisson baseline window
 
-ROLLING_GAMES = 10  # the line and the Poisson baseline: the player's last 10 maps
 ECE_BINS = 10
 PLACEHOLDERS = ("unknown", "unknown player")
 Progress = Callable[[str], None]
@@ -183,12 +183,12 @@ def _history(players: pl.DataFrame, stat: str) -> dict[str, list[float]]:
 
 
 def rolling_line(history: list[float], maps: int) -> float | None:
-    """The player's rolling-median line for a range of `maps` maps: median of the last ROLLING_GAMES maps
-    times the map count, at the half point below (4.0 -> 3.5, 4.3 -> 3.5... a line is always x.5)."""
+    """The player's rolling-median line for a range of `maps` maps, as the backtest prices it
+    (outscaled/models/lines.py): floor(maps x median of the last ROLLING_GAMES maps) + 0.5."""
     recent = history[-ROLLING_GAMES:]
     if not recent:
         return None
-    return math.floor(float(np.median(recent)) * maps) + 0.5 if float(np.median(recent)) * maps >= 0.5 else 0.5
+    return math.floor(float(np.median(recent)) * maps) + 0.5
 
 
 def poisson_over(history: list[float], maps: int, line: float) -> float | None:
