@@ -229,7 +229,8 @@ def summarise(result: ReplayResult) -> list[dict[str, Any]]:
     rows.append({"what": "series winner", "asked": len(settled),
                  "coverage": len(answered) / len(settled) if settled else 0.0,
                  "model": score([m.p_a for m in answered], [m.a_won for m in answered]),
-                 "baseline": score([m.p_elo for m in answered], [m.a_won for m in answered]), "baseline_name": "team Elo"})
+                 "baseline": score([m.p_elo for m in answered], [m.a_won for m in answered]),
+                 "baseline_name": "team Elo"})
     return rows
 
 
@@ -250,7 +251,8 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
 
     events = []
     for path in data:
-        for file in (sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".parquet")) if path.is_dir() else [path]):
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".parquet")) if path.is_dir() else [path]
+        for file in files:
             try:
                 events += file_events(file)
             except ValueError as error:  # a reduced layout has no whole games to publish
@@ -285,7 +287,8 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
                                                                 tuple(BRONZE_PLAYER_COLUMNS)))
                     teams = stage_team_games(read_as_of_cut(catalog, "bronze.team_games", tuple(BRONZE_TEAM_COLUMNS)))
                     ratings, _ = continue_elo(teams, set(teams["game_id"].to_list()), {}, {})
-                    elo = {r["team_key"]: r["elo"] for r in ratings.reverse().unique("team_key", keep="first").iter_rows(named=True)}
+                    latest = ratings.reverse().unique("team_key", keep="first")  # each team's rating now
+                    elo = dict(zip(latest["team_key"].to_list(), latest["elo"].to_list()))
                     histories = {s: _history(players, s) for s in stats}
                     day_answers, day_matches = _ask(client, base_url, day_series(day_events), stats, histories, elo,
                                                     series_win_probability)
@@ -336,16 +339,19 @@ def _ask(client, base_url: str, series: list[dict], stats: list[str], histories:
                         if line is None:
                             continue
                         actual = _actual(item["maps"][:count], name, team, stat)
-                        answers.append(Answer(stat, count, name, line, None, poisson_over(history, count, line), actual))
+                        baseline = poisson_over(history, count, line)
+                        answers.append(Answer(stat, count, name, line, None, baseline, actual))
                         questions.append({"player": name, "stat": stat, "line": line, "map_start": 1,
                                           "map_end": count, "opponent": opponent, "best_of": item["best_of"]})
         a, b = item["teams"]
-        p_elo_map = 1.0 / (1.0 + 10 ** ((elo.get(b.strip().lower(), ELO_INITIAL) - elo.get(a.strip().lower(), ELO_INITIAL)) / 400))
+        rating_a, rating_b = (elo.get(t.strip().lower(), ELO_INITIAL) for t in (a, b))
+        p_elo_map = 1.0 / (1.0 + 10 ** ((rating_b - rating_a) / 400))
         reply = client.post(f"{base_url}/predict/match", json={"team_a": a, "team_b": b, "best_of": item["best_of"]})
         p_a = reply.json()["p_team_a_series"] if reply.status_code == 200 else None
         winner_maps = item["wins"]
         a_won = None if not winner_maps else winner_maps.get(a, 0) > winner_maps.get(b, 0)
-        matches.append(MatchAnswer(a, b, item["best_of"], p_a, series_win_probability(p_elo_map, item["best_of"]), a_won))
+        p_elo = series_win_probability(p_elo_map, item["best_of"])
+        matches.append(MatchAnswer(a, b, item["best_of"], p_a, p_elo, a_won))
     for at in range(0, len(questions), 1000):
         reply = client.post(f"{base_url}/predict/batch", json={"requests": questions[at:at + 1000]})
         reply.raise_for_status()

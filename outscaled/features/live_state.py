@@ -143,7 +143,8 @@ def _rolling_state(frame: pl.DataFrame, stats: tuple[str, ...] | list[str], by: 
             numerator = term if numerator is None else numerator + term
             denominator = present if denominator is None else denominator + present
         columns.append((numerator / pl.when(denominator != 0).then(denominator)).alias(f"{stat}_ewm"))
-    return lagged.with_columns(columns).drop([c for c in lagged.columns if c.startswith("_") and c not in frame.columns])
+    helpers = [c for c in lagged.columns if c.startswith("_") and c not in frame.columns]
+    return lagged.with_columns(columns).drop(helpers)
 
 
 def player_histories(staged: pl.DataFrame) -> pl.DataFrame:
@@ -213,7 +214,8 @@ def continue_elo(team_games: pl.DataFrame, new_games: set[str], ratings: dict[st
     rows, late = [], []
     current = dict(ratings)
     for game_id, start, team_1, team_2, winner in games.iter_rows():
-        if any(last_built.get(t, (None,))[0] is not None and (start, game_id) < last_built[t] for t in (team_1, team_2)):
+        if any(t in last_built and last_built[t][0] is not None and (start, game_id) < last_built[t]
+               for t in (team_1, team_2)):
             late.append(game_id)
         before_1, before_2 = current.get(team_1, ELO_INITIAL), current.get(team_2, ELO_INITIAL)
         score_1 = 1.0 if winner == team_1 else 0.0 if winner == team_2 else None
@@ -277,8 +279,8 @@ def live_update(built: dict[str, pl.DataFrame], bronze_players: pl.DataFrame, br
 
     picked = new_players.filter(pl.col("champion").is_not_null() & pl.col("patch").is_not_null())
     patches = built["gold.patches"]
-    tables["gold.patches"] = (pl.concat([patches, picked.select("patch", pl.col("game_start").alias("patch_first_seen"))],
-                                        how="vertical_relaxed")
+    seen = picked.select("patch", pl.col("game_start").alias("patch_first_seen"))
+    tables["gold.patches"] = (pl.concat([patches, seen], how="vertical_relaxed")
                               .group_by("patch").agg(pl.col("patch_first_seen").min()))
     games = built["games"]
     tables["games"] = pl.concat([games, new_players.select(games.columns)], how="vertical_relaxed")

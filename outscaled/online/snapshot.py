@@ -205,7 +205,8 @@ def publish(client: redis.Redis, catalog: Catalog, model_versions: dict[str, str
     team_index = [{"key": k, "name": t.get("team_name"), "league": t.get("league"), "elo": t.get("elo")}
                   for k, t in payloads["teams"].items()]
     written = sum(map(len, changed.values()))
-    meta = {"snapshot_id": snapshot_id, "created_at": created.isoformat(), "feature_schema": schema_hash(PLAYER_FEATURES),
+    meta = {"snapshot_id": snapshot_id, "created_at": created.isoformat(),
+            "feature_schema": schema_hash(PLAYER_FEATURES),
             "model_versions": model_versions, "as_of": payloads["as_of"], "baselines": payloads["baselines"],
             "average_opponents": average_opponent_values(payloads),
             "patches": payloads["patches"], "league_patch": payloads["league_patch"],
@@ -234,7 +235,8 @@ def _delta_base(client: redis.Redis, model_versions: dict[str, str]) -> str | No
     for the same models and feature schema and still has its digests."""
     current = client.get(POINTER)
     meta = _meta(client, current.decode()) if current else None
-    if not meta or meta.get("model_versions") != model_versions or meta.get("feature_schema") != schema_hash(PLAYER_FEATURES):
+    if not meta or meta.get("model_versions") != model_versions \
+            or meta.get("feature_schema") != schema_hash(PLAYER_FEATURES):
         return None
     base = meta.get("base") or meta["snapshot_id"]
     recent = [s.decode() for s in client.lrange(HISTORY, 0, REBASE_AFTER - 1)]
