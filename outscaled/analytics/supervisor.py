@@ -50,7 +50,7 @@ class WriterSupervisor:
         with open(path, "ab") as log:
             return subprocess.Popen([sys.executable, "-m", "outscaled.analytics.writer"], cwd=PROJECT_ROOT,
                                     env=self.environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, preexec_fn=dies_with_this_process(signal.SIGTERM))
+                                    start_new_session=True, preexec_fn=dies_with_this_process(signal.SIGKILL))
 
     def _watch(self) -> None:
         backoff = self.interval
