@@ -177,9 +177,8 @@ def day_series(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _history(players: pl.DataFrame, stat: str) -> dict[str, list[float]]:
     """Per player (by name key), the stat over the player's games in time order (staged as dbt stages them)."""
-    column = {"cs": "cs"}.get(stat, stat)
-    ordered = players.drop_nulls(column).sort(["player_key", "game_start", "game_id"])
-    return {k: g[column].to_list() for (k,), g in ordered.group_by("player_key", maintain_order=True)}
+    ordered = players.drop_nulls(stat).sort(["player_key", "game_start", "game_id"])
+    return {k: g[stat].to_list() for (k,), g in ordered.group_by("player_key", maintain_order=True)}
 
 
 def rolling_line(history: list[float], maps: int) -> float | None:

@@ -106,17 +106,22 @@ def ingest_process(home: Path, load_id: str, paths: list[Path], fault: str | Non
                           env=environment, timeout=300).returncode
 
 
+def _given_or_throwaway(variable: str, throwaway) -> Iterator[str]:
+    """The server the environment variable names, else one `throwaway()` starts for the session."""
+    given = os.environ.get(variable)
+    if given:
+        yield given
+        return
+    with throwaway() as address:
+        yield address
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """OUTSCALED_TEST_POSTGRES_URL when given, else a throwaway PostgreSQL server for the session."""
     from tests.postgres_server import throwaway_postgres
 
-    given = os.environ.get("OUTSCALED_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    with throwaway_postgres() as url:
-        yield url
+    yield from _given_or_throwaway("OUTSCALED_TEST_POSTGRES_URL", throwaway_postgres)
 
 
 @pytest.fixture(scope="session")
@@ -124,12 +129,7 @@ def kafka_server() -> Iterator[str]:
     """OUTSCALED_TEST_KAFKA when given (host:port), else a throwaway Kafka broker (KRaft) for the session."""
     from tests.kafka_broker import throwaway_kafka
 
-    given = os.environ.get("OUTSCALED_TEST_KAFKA")
-    if given:
-        yield given
-        return
-    with throwaway_kafka() as address:
-        yield address
+    yield from _given_or_throwaway("OUTSCALED_TEST_KAFKA", throwaway_kafka)
 
 
 @pytest.fixture
