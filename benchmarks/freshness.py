@@ -1,7 +1,7 @@
 """Benchmark: from a finished game published to the stream to `/predict/single` answering with it counted.
 
 Run: .venv/bin/python benchmarks/freshness.py [--work DIR] [--day 2025-01-25] [--speed 1000] [--data DIR]
-         [--prepare-only | --throughput-only [--batch N]]
+         [--prepare-only | --throughput-only [--batch N [N ...]]]
 
 1. prepare (once per --work, reused after): a home holding every file of ../shared/data except the games of
    --day (copies of the files that hold them, with those games' rows left out: real rows, nothing invented),
@@ -11,9 +11,10 @@ Run: .venv/bin/python benchmarks/freshness.py [--work DIR] [--day 2025-01-25] [-
    on that home; the day's games are published in game-time order (`--speed` N: the real time between two
    games divided by N). For each game, the seconds from its event being published to `/predict/single`
    answering, for every player of that game, with a sample size that counts it; p50/p95/max are printed.
-3. throughput (`--throughput-only`): every game of the full-layout files as events into an empty home,
-   consumed in micro-batches of `--batch`; events/s into bronze (seconds inside the batches: land, validate,
-   merge, commit, acknowledge).
+3. throughput (`--throughput-only`): every game of the full-layout files as events, in game-time order (as a
+   live feed delivers them), into an empty home, consumed in micro-batches of at most `--batch` events (one
+   fresh home per size given); events/s into bronze (seconds inside the batches: land, validate, merge,
+   commit, acknowledge). The consumer creates the bronze tables when it starts, outside the batches.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ def measure_freshness(work: Path, home: Path, held_file: Path, speed: float, tim
 
 def measure_throughput(work: Path, data: Path, batch: int) -> dict:
     """Every game of the full-layout files of `data` as events into an empty home's bronze: events/s."""
-    home = work / "throughput-home"
+    home = work / f"throughput-home-{batch}"
     if home.exists():
         import shutil
 
@@ -251,6 +252,7 @@ def measure_throughput(work: Path, data: Path, batch: int) -> dict:
             events += file_events(path)
         except Exception as error:  # noqa: BLE001  (a file that needs a date order is left out, and said so)
             print(f"throughput: {path.name} left out ({str(error)[:80]})", flush=True)
+    events.sort(key=lambda e: (e["game_start"] or "", e["game_id"]))  # one feed, in game-time order
     report = publish_events(stream, events)
     started = time.perf_counter()
     totals = consume(settings, idle_s=2.0, batch_events=batch, stream=stream)
@@ -259,8 +261,9 @@ def measure_throughput(work: Path, data: Path, batch: int) -> dict:
 
     stop_embedded(settings)
     busy = sum(b.seconds for b in totals.batches)
-    return {"events": totals.events, "games_added": totals.games_added, "publish_s": report.seconds,
-            "consume_s": wall, "batches_s": busy, "events_per_s": totals.events / busy if busy else 0.0}
+    return {"batch": batch, "events": totals.events, "games_added": totals.games_added, "publish_s": report.seconds,
+            "consume_s": wall, "batches_s": busy, "events_per_s": totals.events / busy if busy else 0.0,
+            "per_batch": [(b.events, round(b.seconds, 2)) for b in totals.batches]}
 
 
 def main() -> None:
@@ -269,7 +272,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--day", default="2025-01-25")
     parser.add_argument("--speed", type=float, default=1000.0)
-    parser.add_argument("--batch", type=int, default=5000, help="events per micro-batch for the throughput run")
+    parser.add_argument("--batch", type=int, nargs="+", default=[5000, 1000],
+                        help="most events per micro-batch for the throughput runs (one run per size)")
     parser.add_argument("--prepare-only", action="store_true")
     parser.add_argument("--throughput-only", action="store_true",
                         help="only the throughput run (all full-layout games as events into an empty home)")
@@ -277,7 +281,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     log = args.work / "freshness.log"
     if args.throughput_only:
-        _print_throughput(measure_throughput(args.work, args.data, args.batch))
+        for batch in args.batch:
+            _print_throughput(measure_throughput(args.work, args.data, batch))
         return
     home, held_file = prepare(args.work, args.data, args.day, log)
     if args.prepare_only:
@@ -292,9 +297,10 @@ def main() -> None:
 
 
 def _print_throughput(result: dict) -> None:
-    print(f"throughput: {result['events']} events ({result['games_added']} new games) into an empty bronze in "
-          f"{result['batches_s']:.1f} s of batches ({result['consume_s']:.1f} s wall): "
-          f"{result['events_per_s']:.0f} events/s; published in {result['publish_s']:.1f} s", flush=True)
+    print(f"throughput (batches of at most {result['batch']}): {result['events']} events ({result['games_added']} "
+          f"new games) into an empty bronze in {result['batches_s']:.1f} s of batches ({result['consume_s']:.1f} s "
+          f"wall): {result['events_per_s']:.0f} events/s; published in {result['publish_s']:.1f} s; "
+          f"(events, s) per batch: {result['per_batch']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
 
 from outscaled.ingest.columns import TEAM_POSITION
 from outscaled.ingest.dates import DateOrder
@@ -75,7 +76,7 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
                   date_orders: dict[str, DateOrder] | None = None, progress: Progress = lambda _: None
                   ) -> IngestReport:
     started = time.perf_counter()
-    tables = {d.identifier: ensure_table(catalog, d) for d in (*LOADED_TABLES, LOADS)}
+    tables = ensure_bronze_tables(catalog)
     _adopt_tables_written_before_the_load_log(catalog)
     report = IngestReport(load_id=load_id)
     date_orders = dict(date_orders or {})
@@ -146,6 +147,11 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
     report.files_ingested = [item.name for item, _ in parsed]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def ensure_bronze_tables(catalog: Catalog) -> dict[str, Table]:
+    """Every bronze table a load writes, created where missing."""
+    return {d.identifier: ensure_table(catalog, d) for d in (*LOADED_TABLES, LOADS)}
 
 
 def _adopt_tables_written_before_the_load_log(catalog: Catalog) -> None:

@@ -157,39 +157,78 @@ def _from_string_frame(raw: pl.DataFrame, path: Path, checksum: str, name: str,
 
 def _type_columns(frame: pl.DataFrame, name: str, date_order: DateOrder | None
                   ) -> tuple[pl.DataFrame, list[pl.Series]]:
-    columns: dict[str, pl.Series] = {SOURCE_LINE: frame[SOURCE_LINE]}
-    errors: list[pl.Series] = []
-    for column in CANONICAL_ORDER:
-        if column not in frame.columns:
-            continue
-        text = frame[column].cast(pl.String).str.strip_chars()
-        text = pl.select(pl.when(~text.str.to_uppercase().is_in(NULL_MARKERS)).then(text)).to_series().alias(column)
-        dtype = CANONICAL_TYPES[column]
-        if column == "date":
-            typed = _typed_dates(text, name, date_order)
-            problem = "not a date"
+    """Every canonical column typed, in one vectorised pass, and one series of problems per check (null
+    where the value is fine): a value that cannot be typed becomes null and names itself."""
+    present = [c for c in CANONICAL_ORDER if c in frame.columns]
+    # Values that arrive typed (numbers and timestamps of an events file) are taken as they are, exactly as
+    # their text would be read; everything else is read from its text.
+    arrived = {c: frame.schema[c] for c in present if _arrived_typed(c, frame.schema[c])}
+    text = frame.select(pl.col(SOURCE_LINE), *[pl.col(c) if c in arrived else _without_null_markers(pl.col(c)).alias(c)
+                                               for c in present])
+    typed: list[pl.Expr] = []
+    problems: list[pl.Expr] = []
+    for column in present:
+        value, dtype = pl.col(column), CANONICAL_TYPES[column]
+        if column in arrived:
+            typed.append(_typed_value(column, arrived[column], dtype))
+            if dtype == INT and arrived[column] == FLOAT:
+                problems.append(_reason(value.is_not_null() & (value != value.floor()), column, "is not a whole number"))
+                problems.append(_reason(value.is_not_null() & (value != value.floor()), column, "is not a number"))
+        elif column == "date":
+            dates = _typed_dates(text[column], name, date_order)
+            typed.append(pl.lit(dates).alias(column))
+            problems.append(_reason(value.is_not_null() & pl.lit(dates).is_null(), column, "not a date"))
         elif column == "patch":
-            as_number = text.cast(FLOAT, strict=False)
-            typed = pl.select(pl.when(as_number.is_not_null()).then(as_number.round(2).map_elements(
-                lambda v: f"{v:.2f}", return_dtype=pl.String)).otherwise(text)).to_series().alias(column)
-            problem = "not a patch"
+            number = value.cast(FLOAT, strict=False)
+            typed.append(pl.when(number.is_not_null()).then(_patch_text(number)).otherwise(value).alias(column))
         elif dtype == STRING:
-            columns[column] = text
-            continue
+            typed.append(value)
         else:
-            booleans = text.str.to_lowercase().replace_strict({"true": "1", "false": "0"}, default=text)
+            booleans = value.str.to_lowercase().replace_strict({"true": "1", "false": "0"}, default=value)
             number = booleans.cast(FLOAT, strict=False)
             if dtype == INT:
-                whole = number.is_null() | (number == number.floor())
-                errors.append(_reason(text.is_not_null() & number.is_not_null() & ~whole, column, text,
-                                      "is not a whole number"))
-                typed = pl.select(pl.when(whole).then(number)).to_series().cast(INT).alias(column)
-            else:
-                typed = number
-            problem = "is not a number"
-        errors.append(_reason(text.is_not_null() & typed.is_null(), column, text, problem))
-        columns[column] = typed.alias(column)
-    return pl.DataFrame(columns), errors
+                whole = number.is_null() | ((number == number.floor()) & number.is_finite())
+                problems.append(_reason(value.is_not_null() & number.is_not_null() & ~whole, column,
+                                        "is not a whole number"))
+                number = pl.when(whole).then(number).cast(INT)
+            typed.append(number.alias(column))
+            problems.append(_reason(value.is_not_null() & number.is_null(), column, "is not a number"))
+    problem_names = [f"_problem_{i}" for i in range(len(problems))]
+    result = text.select(pl.col(SOURCE_LINE), *typed, *[p.alias(n) for p, n in zip(problems, problem_names)])
+    return result.drop(problem_names), [result[n] for n in problem_names]
+
+
+def _arrived_typed(column: str, dtype: pl.DataType) -> bool:
+    target = CANONICAL_TYPES[column]
+    if column == "date":
+        return dtype == pl.Datetime("us")
+    if column == "patch":
+        return False
+    return (dtype == INT and target in (INT, FLOAT)) or (dtype == FLOAT and target in (INT, FLOAT))
+
+
+def _typed_value(column: str, arrived: pl.DataType, target: pl.DataType) -> pl.Expr:
+    value = pl.col(column)
+    if target == INT and arrived == FLOAT:  # as its text would be read: a whole number, else null
+        return pl.when(value == value.floor()).then(value).cast(INT).alias(column)
+    return value.cast(target).alias(column)
+
+
+def _without_null_markers(value: pl.Expr) -> pl.Expr:
+    text = value.cast(pl.String).str.strip_chars()
+    return pl.when(~text.str.to_uppercase().is_in(NULL_MARKERS)).then(text)
+
+
+def _patch_text(number: pl.Expr) -> pl.Expr:
+    """A patch number as text with two decimals (`f"{round(v, 2):.2f}"`), vectorised."""
+    rounded = number.round(2)
+    cents = (rounded.abs() * 100).round(0)
+    finite = pl.format("{}{}.{}", pl.when(rounded < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+                       (cents // 100).cast(INT, strict=False),
+                       (cents % 100).cast(INT, strict=False).cast(pl.String).str.zfill(2))
+    return (pl.when(rounded.is_nan()).then(pl.lit("nan"))
+            .when(rounded.is_infinite()).then(pl.when(rounded > 0).then(pl.lit("inf")).otherwise(pl.lit("-inf")))
+            .otherwise(finite))
 
 
 def _typed_dates(text: pl.Series, name: str, date_order: DateOrder | None) -> pl.Series:
@@ -204,8 +243,8 @@ def _typed_dates(text: pl.Series, name: str, date_order: DateOrder | None) -> pl
     return parse_dates(text, date_order)
 
 
-def _reason(mask: pl.Series, column: str, text: pl.Series, problem: str) -> pl.Series:
-    return pl.select(pl.when(mask).then(pl.format(f"{column}='{{}}' {problem}", text))).to_series()
+def _reason(mask: pl.Expr, column: str, problem: str) -> pl.Expr:
+    return pl.when(mask).then(pl.format(f"{column}='{{}}' {problem}", pl.col(column)))
 
 
 def _finish(typed: pl.DataFrame, errors: list[pl.Series]) -> pl.DataFrame:
@@ -280,7 +319,6 @@ def _read_drafts(frame: pl.DataFrame, path: Path, checksum: str, name: str) -> P
     drafts = renamed.with_columns(
         dates.alias("date"),
         pl.col("year").cast(INT),
-        pl.when(pl.col("patch").is_not_null()).then(pl.col("patch").round(2).map_elements(
-            lambda v: f"{v:.2f}", return_dtype=pl.String)).alias("patch"),
+        pl.when(pl.col("patch").is_not_null()).then(_patch_text(pl.col("patch").cast(FLOAT))).alias("patch"),
     ).select(*DRAFT_COLUMNS, SOURCE_LINE)
     return ParsedFile(path=path, checksum=checksum, layout="drafts", rows=empty_rows(), drafts=drafts)

@@ -8,6 +8,7 @@ from pyiceberg.catalog import Catalog
 
 from outscaled.lakehouse.loads import LOADED_TABLES, read_as_of_cut, record_complete
 from outscaled.lakehouse.tables import DRAFTS, PLAYER_GAMES, TEAM_GAMES, ensure_table, to_arrow
+from outscaled.lakehouse.writes import write_rows
 
 
 def copy_bronze(source: Catalog, target: Catalog, keep_game: pl.Expr, edit=lambda frame: frame,
@@ -21,7 +22,7 @@ def copy_bronze(source: Catalog, target: Catalog, keep_game: pl.Expr, edit=lambd
         table = ensure_table(target, definition)
         kept = edit(frame.filter(keep_game)) if not frame.is_empty() else frame
         if not kept.is_empty():
-            table.append(to_arrow(kept, definition, table))
+            write_rows(table, to_arrow(kept, definition, table))
         copied[definition.identifier] = kept.height
     for definition in LOADED_TABLES:  # so that ensure_table made them all before the cut is recorded
         ensure_table(target, definition)

@@ -25,7 +25,7 @@ from pyiceberg.catalog import Catalog
 from outscaled.config import Settings
 from outscaled.ingest.merge import MergeResult
 from outscaled.ingest.landing import LandedFile, land_bytes
-from outscaled.ingest.pipeline import IngestReport, ingest_landed
+from outscaled.ingest.pipeline import IngestReport, ensure_bronze_tables, ingest_landed
 from outscaled.lakehouse.faults import commit_boundary
 from outscaled.stream.base import Delivery, EventStream, StreamUnavailable
 
@@ -89,7 +89,9 @@ class BronzeConsumer:
         self._recovered = False
 
     def recover(self) -> list[BatchReport]:
-        """Finish the batches landed before a restart (ingest is a no-op for those already stored)."""
+        """Finish the batches landed before a restart (ingest is a no-op for those already stored); the
+        bronze tables are created first, so that the first micro-batch does not pay for it."""
+        ensure_bronze_tables(self.catalog)
         reports = []
         for marker in sorted(self.inflight.glob("*.json")):
             batch = json.loads(marker.read_text())
