@@ -65,8 +65,9 @@ def encode(event: dict[str, Any]) -> bytes:
 
 def read_event_lines(path: Path, name: str) -> pl.DataFrame:
     """The rows of an events file: every canonical column (as text, or typed where the JSON value was a
-    number or an ISO timestamp), `source_line` (the row's position in the file, from 1) and
-    `event_errors` (what is wrong with the event or the row, "" when nothing)."""
+    number or an ISO timestamp), `source_line` (the row's position in the file, from 1), `event` (which
+    event of the file, from 0, the row came in) and `event_errors` (what is wrong with the event or the row,
+    "" when nothing)."""
     data = path.read_bytes()
     frame = _columnar_events(data)
     if frame is None:  # something unusual somewhere: read line by line, naming each problem
@@ -118,19 +119,22 @@ def _columnar_events(data: bytes) -> pl.DataFrame | None:
         *[(pl.col(c) if frame.schema[c] in typed else pl.col(c).cast(pl.Datetime("us")) if c == "date"
            and frame.schema[c] != pl.String and frame.schema[c] != pl.Null else pl.col(c).cast(pl.String))
           if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in CANONICAL_ORDER],
+        pl.Series("event", pc.list_parent_indices(rows).to_numpy(), dtype=pl.Int64),
         (pl.col("row_errors").fill_null("") if "row_errors" in frame.columns else pl.lit("")).alias("event_errors"))
 
 
 def _events_line_by_line(data: bytes) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
+    event_of_row: list[int] = []
+    lines = [(number, line) for number, line in enumerate(data.splitlines(), start=1) if line.strip()]
+    for event, (number, line) in enumerate(lines):
         for row, problem in _event_rows(line, number):
             rows.append(row)
             problems.append(problem)
-    return _as_strings(rows).with_columns(pl.Series("event_errors", problems, dtype=pl.String))
+            event_of_row.append(event)
+    return _as_strings(rows).with_columns(pl.Series("event", event_of_row, dtype=pl.Int64),
+                                          pl.Series("event_errors", problems, dtype=pl.String))
 
 
 def _as_strings(rows: list[dict[str, Any]]) -> pl.DataFrame:

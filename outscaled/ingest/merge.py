@@ -15,6 +15,7 @@ import polars as pl
 from pyiceberg.expressions import In
 from pyiceberg.table import Table
 
+from outscaled.ingest.readers import EVENT
 from outscaled.lakehouse.columns import CANONICAL_ORDER
 from outscaled.lakehouse.tables import TableDefinition, read_table, to_arrow
 from outscaled.lakehouse.writes import write_rows
@@ -36,6 +37,17 @@ def completeness(rows: pl.DataFrame, value_columns: list[str] = CANONICAL_ORDER)
     return (rows.with_columns(filled.alias("_filled"))
             .group_by(KEY, "source_checksum")
             .agg(pl.col("_filled").sum().alias("source_completeness")))
+
+
+def one_copy_per_game(rows: pl.DataFrame, event: str = EVENT) -> pl.DataFrame:
+    """The rows of an events file with one event per game: where two events carry the same game, the one
+    with the more complete rows (the same rule as between files), the earlier on a tie; `event` dropped."""
+    if event not in rows.columns:
+        return rows
+    filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in CANONICAL_ORDER if c in rows.columns])
+    best = (rows.with_columns(filled.alias("_filled")).group_by(KEY, event).agg(pl.col("_filled").sum())
+            .sort([KEY, "_filled", event], descending=[False, True, False]).unique(KEY, keep="first"))
+    return rows.join(best.select(KEY, event), on=[KEY, event], how="semi").drop(event)
 
 
 def choose_winners(candidates: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:

@@ -24,7 +24,7 @@ from pyiceberg.table import Table
 from outscaled.ingest.columns import TEAM_POSITION
 from outscaled.ingest.dates import DateOrder
 from outscaled.ingest.landing import LandedFile, expand_inputs, land, landed_files
-from outscaled.ingest.merge import MergeResult, append_missing, merge_games
+from outscaled.ingest.merge import MergeResult, append_missing, merge_games, one_copy_per_game
 from outscaled.ingest.readers import EmptyFileError, ParsedFile, UnreadableFileError, empty_rows, read_source_file
 from outscaled.ingest.reduced import attach_game_context
 from outscaled.ingest.validate import split_valid
@@ -111,6 +111,7 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
     valid_parts, quarantine_parts, ledger = [], [], []
     for item, result in parsed:
         valid, quarantined = split_valid(result.rows)
+        valid = one_copy_per_game(valid)
         audit = [pl.lit(item.name).alias("source_file"), pl.lit(item.checksum).alias("source_checksum"),
                  pl.lit(load_id).alias("load_id")]
         valid_parts.append(valid.with_columns(audit))

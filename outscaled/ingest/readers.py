@@ -25,6 +25,7 @@ from outscaled.ingest.dates import AmbiguousDateOrder, DateOrder, detect_date_or
 
 SOURCE_LINE = "source_line"
 ROW_ERRORS = "row_errors"
+EVENT = "_event"  # the rows of an events file: which event (0, 1, ...) each came in
 REQUIRED_COLUMNS = ("game_id", "position")
 # Spreadsheet and R/pandas spellings of "no value".
 NULL_MARKERS = ["", "NA", "N/A", "#N/A", "NAN", "NULL", "NONE"]
@@ -48,7 +49,7 @@ class ParsedFile:
     path: Path
     checksum: str
     layout: str
-    rows: pl.DataFrame  # CANONICAL_ORDER columns + source_line + row_errors ("" when clean)
+    rows: pl.DataFrame  # CANONICAL_ORDER columns + source_line + row_errors ("" when clean) (+ EVENT: events)
     drafts: pl.DataFrame | None = None  # only for the drafts layout
 
 
@@ -123,7 +124,7 @@ def _read_events(path: Path, checksum: str, name: str) -> ParsedFile:
     if raw.is_empty():
         raise EmptyFileError(f"{name}: the file holds no events")
     parsed = _from_string_frame(raw.drop("event_errors"), path, checksum, name, None, EVENT_LAYOUT)
-    problems = raw.select(SOURCE_LINE, "event_errors")
+    problems = raw.select(SOURCE_LINE, "event_errors", pl.col("event").alias(EVENT))
     rows = (parsed.rows.join(problems, on=SOURCE_LINE, how="left")
             .with_columns(pl.concat_str([pl.when(pl.col("event_errors") != "").then(pl.col("event_errors")),
                                          pl.when(pl.col(ROW_ERRORS) != "").then(pl.col(ROW_ERRORS))],

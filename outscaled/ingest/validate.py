@@ -2,7 +2,9 @@
 
 A game must be whole to be useful, so one bad row quarantines its whole game (each row keeps its own
 line and reason). Per file: where the file has player rows, each game has exactly 10; where it has
-team rows, exactly 2 (team-rows-only and player-rows-only layouts are legitimate).
+team rows, exactly 2 (team-rows-only and player-rows-only layouts are legitimate). In a batch of events
+(`EVENT`: the event each row came in), each event is a game of its own: two events of one game (two real
+files hold it) are two copies to choose between, not one game of 20 players.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from outscaled.ingest.columns import NON_NEGATIVE_COLUMNS, PLAYER_POSITIONS, SIDES, TEAM_POSITION
-from outscaled.ingest.readers import ROW_ERRORS, SOURCE_LINE
+from outscaled.ingest.readers import EVENT, ROW_ERRORS, SOURCE_LINE
 
 PLAYERS_PER_GAME = 10
 TEAMS_PER_GAME = 2
@@ -36,14 +38,14 @@ def row_reasons(rows: pl.DataFrame) -> pl.Expr:
 
 
 def split_valid(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(valid rows, quarantined rows with a `reason` column)."""
+    """(valid rows, quarantined rows with a `reason` column); the valid rows of an events file keep `EVENT`."""
     if rows.is_empty():
         return rows.drop(ROW_ERRORS), rows.drop(ROW_ERRORS).with_columns(pl.lit("").alias(REASON))
     is_team = pl.col("position") == TEAM_POSITION
     expect_players = bool((rows["position"] != TEAM_POSITION).any())
     expect_teams = bool((rows["position"] == TEAM_POSITION).any())
     checked = rows.with_columns(row_reasons(rows).alias("_row_reason"))
-    game = pl.col("game_id")
+    game = [pl.col("game_id"), *([pl.col(EVENT)] if EVENT in rows.columns else [])]
     checked = checked.with_columns(
         (~is_team).sum().over(game).alias("_players"),
         is_team.sum().over(game).alias("_teams"),
@@ -63,5 +65,5 @@ def split_valid(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     helper = ["_row_reason", "_players", "_teams", "_game_has_bad_row"]
     bad = pl.col(REASON) != ""
     valid = checked.filter(~bad).drop(*helper, REASON, ROW_ERRORS)
-    quarantined = checked.filter(bad).drop(*helper, ROW_ERRORS).sort(SOURCE_LINE)
+    quarantined = checked.filter(bad).drop(*helper, ROW_ERRORS, EVENT, strict=False).sort(SOURCE_LINE)
     return valid, quarantined

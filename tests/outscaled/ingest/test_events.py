@@ -75,3 +75,23 @@ def test_a_clean_batch_takes_the_columnar_reader(real_events, tmp_path: Path):
     frame = events._columnar_events(data)
     assert frame is not None and frame.height == sum(len(e["rows"]) for e in real_events)
     assert frame.schema["kills"] == pl.Int64 and frame.schema["date"] == pl.Datetime("us")
+
+
+def test_two_events_of_one_game_in_a_batch_store_the_more_complete_copy_once(real_events, catalog, settings):
+    from outscaled.ingest.landing import land_bytes
+    from outscaled.ingest.pipeline import ingest_landed
+    from outscaled.lakehouse.loads import read_as_of_cut
+
+    game = real_events[1]
+    thinner = copy.deepcopy(game)
+    for row in thinner["rows"]:
+        row.pop("damage_to_champions", None)
+    batch = [real_events[0], thinner, game, game]  # a re-published game, and a copy with a column missing
+    landed = land_bytes("batch.jsonl", b"".join(orjson.dumps(e) + b"\n" for e in batch), settings.landing_dir)
+    report = ingest_landed(catalog, [landed], "test")
+    players = read_as_of_cut(catalog, "bronze.player_games")
+    assert report.quarantined_rows == 0
+    assert players.group_by("game_id").len()["len"].to_list() == [10, 10]
+    stored = players.filter(pl.col("game_id") == game["game_id"])
+    assert stored["damage_to_champions"].null_count() == 0, "the complete copy won"
+    assert sorted(stored["source_line"].to_list()) == list(range(25, 35)), "the first complete copy (3rd event)"
