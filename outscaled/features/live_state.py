@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import polars as pl
 
-from outscaled.features.schema import _PLAYER_STATS, _TEAM_STATS
+from outscaled.features.schema import PLAYER_STATS, TEAM_STATS
 
 # dbt_project.yml's vars (the one place they are set), read here as written there
 EWM_ALPHA = 0.25
@@ -151,10 +151,10 @@ def player_histories(staged: pl.DataFrame) -> pl.DataFrame:
     """gold.player_state_history's rows of the players in `staged` (all their games)."""
     ordered = staged.sort(["player_key", "game_start", "game_id"]).with_columns(
         pl.int_range(1, pl.len() + 1).over("player_key").cast(pl.Int64).alias("games_played"))
-    state = _rolling_state(ordered, _PLAYER_STATS, ["player_key"], PLAYER_WINDOWS)
+    state = _rolling_state(ordered, PLAYER_STATS, ["player_key"], PLAYER_WINDOWS)
     return state.select("player_key", "player_name", "team_key", "team_name", "position", "league",
                         pl.col("game_start").alias("last_game_start"), "games_played",
-                        *[f"{s}_{w}" for s in _PLAYER_STATS for w in (*[f"avg_{x}" for x in PLAYER_WINDOWS], "ewm")],
+                        *[f"{s}_{w}" for s in PLAYER_STATS for w in (*[f"avg_{x}" for x in PLAYER_WINDOWS], "ewm")],
                         pl.col("game_id").alias("last_game_id"))
 
 
@@ -162,11 +162,11 @@ def team_histories(team_games: pl.DataFrame, elo: pl.DataFrame) -> pl.DataFrame:
     """gold.team_state_history's rows of the teams in `team_games`; `elo` holds (game_id, team_key, elo)."""
     ordered = team_games.sort(["team_key", "game_start", "game_id"]).with_columns(
         pl.int_range(1, pl.len() + 1).over("team_key").cast(pl.Int64).alias("games_played"))
-    state = _rolling_state(ordered, _TEAM_STATS, ["team_key"], TEAM_WINDOWS)
+    state = _rolling_state(ordered, TEAM_STATS, ["team_key"], TEAM_WINDOWS)
     state = state.join(elo, on=["game_id", "team_key"], how="left")
     return state.select("team_key", "team_name", "league", pl.col("game_start").alias("last_game_start"),
                         "games_played",
-                        *[f"{s}_{w}" for s in _TEAM_STATS for w in (*[f"avg_{x}" for x in TEAM_WINDOWS], "ewm")],
+                        *[f"{s}_{w}" for s in TEAM_STATS for w in (*[f"avg_{x}" for x in TEAM_WINDOWS], "ewm")],
                         "elo", pl.col("game_id").alias("last_game_id"))
 
 
@@ -193,14 +193,14 @@ def baseline_histories(players: pl.DataFrame) -> pl.DataFrame:
     daily = (players.filter(pl.col("position") != "team")
              .with_columns(pl.col("game_start").dt.date().alias("day"))
              .group_by(["league", "position", "day"])
-             .agg(pl.len().alias("n"), *[pl.col(s).sum().alias(f"sum_{s}") for s in _PLAYER_STATS],
-                  *[pl.col(s).count().alias(f"n_{s}") for s in _PLAYER_STATS])
+             .agg(pl.len().alias("n"), *[pl.col(s).sum().alias(f"sum_{s}") for s in PLAYER_STATS],
+                  *[pl.col(s).count().alias(f"n_{s}") for s in PLAYER_STATS])
              .sort(["league", "position", "day"]))
     by = ["league", "position"]
     return daily.select(
         "league", "position", "day",
         *[(pl.col(f"sum_{s}").cum_sum().over(by) / pl.when(pl.col(f"n_{s}").cum_sum().over(by) != 0)
-           .then(pl.col(f"n_{s}").cum_sum().over(by))).alias(f"baseline_{s}") for s in _PLAYER_STATS],
+           .then(pl.col(f"n_{s}").cum_sum().over(by))).alias(f"baseline_{s}") for s in PLAYER_STATS],
         pl.col("n").cum_sum().over(by).cast(pl.Float64).alias("baseline_games"))
 
 

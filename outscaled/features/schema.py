@@ -9,20 +9,21 @@ import polars as pl
 
 STATS = ("kills", "deaths", "assists", "cs")
 POSITIONS = ("top", "jng", "mid", "bot", "sup")
-_PLAYER_STATS = ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share")
-_TEAM_STATS = ("win", "kills", "deaths", "game_minutes")
+# The per-game statistics whose rolling state a player (PLAYER_STATS) and a team (TEAM_STATS) carry.
+PLAYER_STATS = ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation", "gold_share")
+TEAM_STATS = ("win", "kills", "deaths", "game_minutes")
 
 # A player's own state (gold.player_state_history and gold.player_features use the same names).
-PLAYER_STATE = ["games_played", *[f"{s}_{w}" for s in _PLAYER_STATS for w in ("avg_3", "avg_5", "avg_10", "avg_20", "ewm")]]
+PLAYER_STATE = ["games_played", *[f"{s}_{w}" for s in PLAYER_STATS for w in ("avg_3", "avg_5", "avg_10", "avg_20", "ewm")]]
 # A team's form (gold.team_state_history; prefixed team_ / opponent_ in the feature tables).
-TEAM_STATE = [f"{s}_{w}" for s in _TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")]
+TEAM_STATE = [f"{s}_{w}" for s in TEAM_STATS for w in ("avg_5", "avg_10", "avg_20", "ewm")]
 
 # The stat models do not read the side: it is known before the series for map 1 at most (later maps' sides
 # are chosen by the previous map's loser), and the reduced 2025 files do not carry it.
 PLAYER_NUMERIC = [
     "games_played", "days_since_last_game", "map_number", "best_of", "playoffs", "days_since_patch",
     *PLAYER_STATE[1:],
-    *[f"position_baseline_{s}" for s in _PLAYER_STATS], "position_baseline_games",
+    *[f"position_baseline_{s}" for s in PLAYER_STATS], "position_baseline_games",
     *[f"opponent_conceded_{s}_avg_10" for s in ("kills", "deaths", "assists", "cs")], "opponent_conceded_games",
     *[f"team_{c}" for c in TEAM_STATE],
     *[f"opponent_{c}" for c in TEAM_STATE],

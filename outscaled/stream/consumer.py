@@ -27,9 +27,11 @@ from outscaled.ingest.merge import MergeResult
 from outscaled.ingest.landing import LandedFile, land_bytes
 from outscaled.ingest.pipeline import IngestReport, ensure_bronze_tables, ingest_landed
 from outscaled.lakehouse.faults import commit_boundary
+from outscaled.lakehouse.maintenance import expire_bronze_snapshots
 from outscaled.stream.base import Delivery, EventStream, StreamUnavailable
 
 BATCH_EVENTS = 5_000
+MAINTAIN_EVERY = 20  # micro-batches between two expiries of old bronze snapshots (outscaled.lakehouse.maintenance)
 LANDED = "stream:landed"  # fault-injection boundaries (outscaled.lakehouse.faults), for the kill tests
 INGESTED = "stream:ingested"
 
@@ -87,6 +89,8 @@ class BronzeConsumer:
         self.batch_events, self.on_batch = batch_events, on_batch
         self._landed_positions: dict[str, Path] = {}  # position -> marker of a landed, unacknowledged batch
         self._recovered = False
+        self._batches = 0
+        self.redelivered = 0  # positions of batches stored before a restart, acknowledged by the last poll
 
     def recover(self) -> list[BatchReport]:
         """Finish the batches landed before a restart (ingest is a no-op for those already stored); the
@@ -111,6 +115,7 @@ class BronzeConsumer:
                 self.on_batch(report)
         deliveries = self.stream.poll(self.batch_events, timeout_s)
         seen_before = [d for d in deliveries if d.position in self._landed_positions]
+        self.redelivered = len(seen_before)
         if seen_before:
             self._acknowledge_landed(seen_before)
         fresh = [d for d in deliveries if d.position not in self._landed_positions]
@@ -128,6 +133,9 @@ class BronzeConsumer:
             raise
         marker.unlink()
         batch = BatchReport(len(fresh), landed, report, time.perf_counter() - started)
+        self._batches += 1
+        if self._batches % MAINTAIN_EVERY == 0:  # acknowledged already: off the exactly-once path
+            expire_bronze_snapshots(self.catalog)
         self.on_batch(batch)
         return batch
 
@@ -135,7 +143,7 @@ class BronzeConsumer:
             stop: Callable[[], bool] = lambda: False) -> ConsumerTotals:
         """Micro-batches until `stop()`, `idle_s` seconds without an event, or `max_events` consumed."""
         totals = ConsumerTotals()
-        last_event = time.monotonic()
+        last_event, first = time.monotonic(), True
         while not stop():
             try:
                 batch = self.run_once(timeout_s)
@@ -146,7 +154,10 @@ class BronzeConsumer:
                 continue
             if batch is not None:
                 totals.batches.append(batch)
-                last_event = time.monotonic()
+            # Idle means nothing arrived while subscribed: the clock starts when the first poll returns (a
+            # restart's recovery and the group's join can take seconds), and redelivered positions count.
+            if batch is not None or self.redelivered or first:
+                last_event, first = time.monotonic(), False
             if max_events is not None and totals.events >= max_events:
                 break
             if idle_s is not None and time.monotonic() - last_event >= idle_s:
