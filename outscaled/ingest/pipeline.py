@@ -31,8 +31,9 @@ from outscaled.ingest.validate import split_valid
 from outscaled.lakehouse.columns import DRAFT_COLUMNS
 from outscaled.lakehouse.faults import commit_boundary
 from outscaled.lakehouse.loads import (
-    LOADED_TABLES, PendingFile, newest_cut, read_as_of_cut, record_complete, record_started, unfinished_files,
+    LOADED_TABLES, PendingFile, newest_cut, reader_snapshot, record_complete, record_started, unfinished_files,
 )
+from outscaled.lakehouse.snapshot_reads import read_at
 from outscaled.lakehouse.tables import DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_table
 
 Progress = Callable[[str], None]
@@ -80,7 +81,7 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
     _adopt_tables_written_before_the_load_log(catalog)
     report = IngestReport(load_id=load_id)
     date_orders = dict(date_orders or {})
-    ingested = set(read_as_of_cut(catalog, SOURCE_FILES.identifier, ("source_checksum",))["source_checksum"].to_list())
+    ingested = _ingested_checksums(catalog, tables[SOURCE_FILES.identifier])
     todo: dict[str, LandedFile] = {}
     for pending in unfinished_files(catalog, ingested):
         todo[pending.checksum] = LandedFile(pending.name, pending.checksum, Path(pending.path))
@@ -148,6 +149,14 @@ def ingest_landed(catalog: Catalog, landed: list[LandedFile], load_id: str,
     report.files_ingested = [item.name for item, _ in parsed]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ingested_checksums(catalog: Catalog, ledger: Table) -> set[str]:
+    """The files the ledger holds as readers see it (read again only where it grew since the last load)."""
+    _, snapshot_id = reader_snapshot(catalog, SOURCE_FILES.identifier)
+    if snapshot_id is None:
+        return set()
+    return set(read_at(ledger, snapshot_id, ("source_checksum",))[0]["source_checksum"].to_list())
 
 
 def ensure_bronze_tables(catalog: Catalog) -> dict[str, Table]:

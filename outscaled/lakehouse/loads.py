@@ -27,6 +27,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
 from outscaled.lakehouse.faults import commit_boundary
+from outscaled.lakehouse.snapshot_reads import read_at
 from outscaled.lakehouse.tables import (
     BUILDS, DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, TableDefinition, ensure_table,
     to_arrow,
@@ -59,10 +60,11 @@ def snapshot_column(identifier: str) -> str:
 
 
 def _log(catalog: Catalog, definition: TableDefinition = LOADS) -> pl.DataFrame:
+    """The whole log (read again only where it grew: outscaled.lakehouse.snapshot_reads)."""
     table = catalog.load_table(definition.identifier) if catalog.table_exists(definition.identifier) else None
     if table is None or table.current_snapshot() is None:
         return pl.DataFrame(schema=definition.columns)
-    return pl.from_arrow(table.scan().to_arrow())
+    return read_at(table, table.current_snapshot().snapshot_id)[0]
 
 
 def newest_cut(catalog: Catalog) -> Cut | None:
