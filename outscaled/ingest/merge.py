@@ -17,6 +17,7 @@ from pyiceberg.table import Table
 
 from outscaled.ingest.readers import EVENT
 from outscaled.lakehouse.columns import CANONICAL_ORDER
+from outscaled.lakehouse.snapshot_reads import read_at
 from outscaled.lakehouse.tables import TableDefinition, read_table, to_arrow
 from outscaled.lakehouse.writes import write_rows
 
@@ -79,8 +80,6 @@ def merge_games(table: Table, definition: TableDefinition, rows: pl.DataFrame,
     replaced = winners.filter(pl.col("replaces"))[KEY].to_list()
     arrow = to_arrow(written, definition, table)
     write_rows(table, arrow, In(KEY, replaced) if replaced else None)
-    _remember(table, pl.concat([existing.filter(~pl.col(KEY).is_in(winners[KEY].implode())),
-                                winners.select(existing.columns)], how="vertical_relaxed"))
     partitions = (written.select(pl.format("{}/{}", pl.col("date").dt.year(), pl.col("league")))
                   .unique().to_series().sort().to_list())
     return MergeResult(written.height, winners.height - len(replaced), len(replaced), partitions)
@@ -95,36 +94,14 @@ def append_missing(table: Table, definition: TableDefinition, rows: pl.DataFrame
     fresh = rows.join(existing, on=key, how="anti") if not existing.is_empty() else rows
     if not fresh.is_empty():
         write_rows(table, to_arrow(fresh, definition, table))
-        _remember(table, pl.concat([existing, fresh.select(key).unique()], how="vertical_relaxed"))
     return fresh.height
 
 
-# The keys a table holds, per table and columns, as of the snapshot they were read at. A consumer appends a
-# micro-batch every few seconds: re-reading every key of every earlier batch's files each time grew with the
-# stream. Valid only while the table's current snapshot is the one recorded (another writer's commit makes
-# the next call read the table again).
-_STORED: dict[tuple[str, tuple[str, ...]], tuple[int, pl.DataFrame]] = {}
-
-
 def stored_keys(table: Table, columns: tuple[str, ...], unique_by: str | None = None) -> pl.DataFrame:
-    """The distinct `columns` of `table`'s current snapshot (one row per `unique_by` when given)."""
+    """The distinct `columns` of `table`'s current snapshot (one row per `unique_by` when given), read again
+    only where the table grew since this process last read them (outscaled.lakehouse.snapshot_reads)."""
     snapshot = table.current_snapshot()
-    cached = _STORED.get((_location(table), columns)) if snapshot is not None else None
-    if cached is not None and cached[0] == snapshot.snapshot_id:
-        return cached[1]
-    frame = read_table(table, columns)
-    frame = frame.unique(unique_by, keep="first") if unique_by else frame.unique()
-    if snapshot is not None:
-        _STORED[(_location(table), columns)] = (snapshot.snapshot_id, frame)
-    return frame
-
-
-def _remember(table: Table, keys: pl.DataFrame) -> None:
-    """The keys `table` holds after this process's own commit (its new current snapshot)."""
-    snapshot = table.current_snapshot()
-    if snapshot is not None:
-        _STORED[(_location(table), tuple(keys.columns))] = (snapshot.snapshot_id, keys)
-
-
-def _location(table: Table) -> str:
-    return table.metadata.location
+    if snapshot is None:
+        return read_table(table, columns)
+    frame = read_at(table, snapshot.snapshot_id, columns)[0]
+    return frame.unique(unique_by, keep="first") if unique_by else frame.unique()

@@ -172,9 +172,10 @@ def _type_columns(frame: pl.DataFrame, name: str, date_order: DateOrder | None
         value, dtype = pl.col(column), CANONICAL_TYPES[column]
         if column in arrived:
             typed.append(_typed_value(column, arrived[column], dtype))
-            if dtype == INT and arrived[column] == FLOAT:
-                problems.append(_reason(value.is_not_null() & (value != value.floor()), column, "is not a whole number"))
-                problems.append(_reason(value.is_not_null() & (value != value.floor()), column, "is not a number"))
+            if dtype == INT and arrived[column] == FLOAT:  # the two problems its text would get
+                fractional = value.is_not_null() & (value != value.floor())
+                problems += [_reason(fractional, column, "is not a whole number"),
+                             _reason(fractional, column, "is not a number")]
         elif column == "date":
             dates = _typed_dates(text[column], name, date_order)
             typed.append(pl.lit(dates).alias(column))

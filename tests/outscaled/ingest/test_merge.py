@@ -1,4 +1,4 @@
-"""The merge's memory of stored keys: right after its own commits, and never stale after another writer's."""
+"""The merge reads stored keys again only where the table grew, and never misses another writer's commit."""
 
 import polars as pl
 
@@ -23,7 +23,7 @@ def test_a_commit_by_another_writer_is_seen_by_the_next_merge(catalog):
     table = ensure_table(catalog, PLAYER_GAMES)
     assert merge_games(table, PLAYER_GAMES, first).games_added == 10
     keys = stored_keys(table, ("game_id", "source_checksum", "source_completeness"), unique_by="game_id")
-    assert keys.height == 10, "remembered after its own commit"
+    assert keys.height == 10, "its own commit is read"
 
     other = catalog.load_table(PLAYER_GAMES.identifier)  # another process's writer (no shared memory), same rule
     scored = second.join(completeness(second), on=["game_id", "source_checksum"])
