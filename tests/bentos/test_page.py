@@ -1,5 +1,6 @@
 """The prediction page in headless Chromium (Debian's chromium): ask, get the API's numbers and the curve."""
 
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -35,7 +36,11 @@ def test_page_shows_the_api_prediction_and_curve(service, star, tmp_path):
         if "<path d=\"M" in dom:
             break
     assert f"{expected['pick'].upper()} 3.5 kills" in dom
-    assert f"{expected['p_over'] * 100:.1f}%" in dom
+    # The page rounds with JavaScript's toFixed, which breaks an exact tie upwards where Python's format rounds
+    # it to even (an isotonic calibration's 69/80 = 86.25% shows as 86.3% there, 86.2% here): compare numbers.
+    shown = re.search(r'id="p_over"[^>]*>([0-9.]+)%<', dom)
+    assert shown is not None, "the page shows P(over)"
+    assert abs(float(shown.group(1)) - expected["p_over"] * 100) <= 0.05 + 1e-9
     assert "<path d=\"M" in dom  # the curve was drawn from /predict/curve
     assert "Data from Oracle's Elixir" in dom
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
