@@ -32,11 +32,12 @@ class MergeResult:
     partitions_written: list[str]
 
 
-def completeness(rows: pl.DataFrame, value_columns: list[str] = CANONICAL_ORDER) -> pl.DataFrame:
-    """Score per (game_id, source_checksum): non-null value cells of that file's rows for the game."""
+def completeness(rows: pl.DataFrame, value_columns: list[str] = CANONICAL_ORDER,
+                 source: str = "source_checksum") -> pl.DataFrame:
+    """Score per (game_id, `source`): non-null value cells of that source's rows for the game."""
     filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in value_columns if c in rows.columns])
     return (rows.with_columns(filled.alias("_filled"))
-            .group_by(KEY, "source_checksum")
+            .group_by(KEY, source)
             .agg(pl.col("_filled").sum().alias("source_completeness")))
 
 
@@ -45,9 +46,8 @@ def one_copy_per_game(rows: pl.DataFrame, event: str = EVENT) -> pl.DataFrame:
     with the more complete rows (the same rule as between files), the earlier on a tie; `event` dropped."""
     if event not in rows.columns:
         return rows
-    filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in CANONICAL_ORDER if c in rows.columns])
-    best = (rows.with_columns(filled.alias("_filled")).group_by(KEY, event).agg(pl.col("_filled").sum())
-            .sort([KEY, "_filled", event], descending=[False, True, False]).unique(KEY, keep="first"))
+    best = (completeness(rows, source=event)
+            .sort([KEY, "source_completeness", event], descending=[False, True, False]).unique(KEY, keep="first"))
     return rows.join(best.select(KEY, event), on=[KEY, event], how="semi").drop(event)
 
 
