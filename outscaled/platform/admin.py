@@ -8,36 +8,89 @@
     POST /admin/models/rollback               serves the new champions from its next start)
     POST /admin/snapshots/switch {"snapshot_id"}  serve another complete feature snapshot, at once
     POST /admin/snapshots/rollback            back to the previous one
+
+Inputs are bounded as the public routes' are (outscaled.online.requests): every body and path parameter is
+checked against a declared schema below, each text at most MAX_TEXT characters, and a refusal is a 422
+that names the field and quotes at most MAX_ECHO characters of what was sent (a body over MAX_BODY_BYTES
+is a 413 before it is read). Since MAX_TEXT <= MAX_ECHO, a domain error that repeats a bounded value (an
+unknown version or snapshot) repeats at most MAX_ECHO characters too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-import orjson
 import redis
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from outscaled.config import Settings
+from outscaled.online.requests import MAX_BODY_BYTES, BodyTooLarge, RequestError, echo, refusal
+from outscaled.online.schemas import MAX_TEXT, Text
 from outscaled.platform import keys
-
 
 def _record(record: keys.KeyRecord) -> dict[str, Any]:
     return {"key_id": record.key_id, "name": record.name, "role": record.role,
             "created_at": record.created_at.isoformat(), "revoked_at": record.revoked_at and record.revoked_at.isoformat()}
 
 
-async def _fields(request: Request, *names: str) -> dict[str, Any]:
+_ADMIN = ConfigDict(strict=True, extra="forbid")
+
+
+class NewKey(BaseModel):
+    model_config = _ADMIN
+
+    role: Text
+    name: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
+
+
+class KeyPath(BaseModel):
+    model_config = _ADMIN
+
+    key_id: Text
+
+
+class Promotion(BaseModel):
+    model_config = _ADMIN
+
+    version: Text
+
+
+class SnapshotSwitch(BaseModel):
+    model_config = _ADMIN
+
+    snapshot_id: Text
+
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+def _validated(schema: type[Schema], value: bytes | dict[str, Any]) -> Schema:
+    """`value` (a JSON body's bytes, or path parameters) checked against `schema`; a RequestError naming
+    the first bad field otherwise."""
     try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as error:
-        raise ValueError("the body is not valid JSON") from error
-    if not isinstance(body, dict) or any(not isinstance(body.get(n), str) for n in names):
-        raise ValueError(f"the body is a JSON object with string fields {', '.join(names)}")
-    return body
+        if isinstance(value, bytes):
+            return schema.model_validate_json(value or b"{}")
+        return schema.model_validate(value)
+    except ValidationError as error:
+        raise refusal(error) from None
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused (413) as soon as it is known to be over MAX_BODY_BYTES (as bentos/app.py does)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
@@ -45,6 +98,8 @@ def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
         async def endpoint(request: Request) -> Response:
             try:
                 return await handler(request)
+            except RequestError as error:  # a bad field (BodyTooLarge too: 413)
+                return JSONResponse({"error": error.message, "field": error.field}, status_code=error.status)
             except (ValueError, KeyError) as error:  # a bad body, an unknown version or snapshot
                 return JSONResponse({"error": str(error).strip("'\"")}, status_code=422)
             except redis.RedisError as error:
@@ -59,24 +114,23 @@ def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
         return JSONResponse({"keys": [_record(r) for r in keys.list_keys(settings)]})
 
     async def create_key(request: Request) -> Response:
-        body = await _fields(request, "role")
-        name = body.get("name", "")
-        if not isinstance(name, str) or len(name) > 200:
-            raise ValueError("name is a string of at most 200 characters")
-        created = keys.create_key(settings, body["role"], name)
+        asked = _validated(NewKey, await _body(request))
+        if asked.role not in keys.ROLES:
+            raise RequestError("role", f"must be one of {', '.join(keys.ROLES)}")
+        created = keys.create_key(settings, asked.role, asked.name or "")
         return JSONResponse({"key": created.key, **_record(created.record)}, status_code=201)
 
     async def revoke_key(request: Request) -> Response:
-        key_id = request.path_params["key_id"]
+        key_id = _validated(KeyPath, dict(request.path_params)).key_id
         if not keys.revoke_key(settings, key_id) and keys.read_key(settings, key_id) is None:
-            return JSONResponse({"error": f"no key {key_id[:40]}"}, status_code=404)
+            return JSONResponse({"error": f"no key {echo(key_id)}"}, status_code=404)
         return JSONResponse({"revoked": key_id, "within_seconds": settings.key_cache_seconds})
 
     async def promote(request: Request) -> Response:
         from outscaled.lakehouse.catalog import open_catalog
         from outscaled.models.registry import promote
 
-        version = (await _fields(request, "version"))["version"]
+        version = _validated(Promotion, await _body(request)).version
         promote(open_catalog(settings), version)
         return JSONResponse({"champion": version})
 
@@ -89,7 +143,7 @@ def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
     async def switch(request: Request) -> Response:
         from outscaled.online.snapshot import switch_to
 
-        snapshot_id = (await _fields(request, "snapshot_id"))["snapshot_id"]
+        snapshot_id = _validated(SnapshotSwitch, await _body(request)).snapshot_id
         switch_to(redis_client, snapshot_id)
         return JSONResponse({"snapshot_id": snapshot_id})
 

@@ -148,3 +148,70 @@ def test_a_full_batch_at_the_text_limits_fits_the_body_limit(service, star):
     assert len(body) < MAX_BODY_BYTES
     status, raw = _raw(service[0], "/predict/batch", body)
     assert status == 200 and len(json.loads(raw)["predictions"]) == 1000
+
+
+# --- the admin routes (outscaled/platform/admin.py): the same bounds, for an admin caller --------------------
+
+def _admin_refused(service, path: str, body=None) -> tuple[int, dict, int]:
+    """A fresh admin key per call: the session service limits each admin to a burst of 10."""
+    from outscaled.platform.keys import create_key
+
+    token = create_key(service[1], "admin", "bounds tests").key
+    request = urllib.request.Request(service[0] + path, data=json.dumps({} if body is None else body).encode(),
+                                     method="POST", headers={"content-type": "application/json",
+                                                             "authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    assert 400 <= status < 500, (status, raw[:300])
+    return status, json.loads(raw), len(raw)
+
+
+def test_admin_texts_are_bounded_no_further_than_they_may_be_echoed():
+    from outscaled.online.schemas import MAX_TEXT
+
+    assert MAX_TEXT <= MAX_ECHO  # so a domain error quoting a bounded value (an unknown version) quotes <= MAX_ECHO
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/admin/keys", {"role": LONG}, "role"),
+    ("/admin/keys", {"role": "reader", "name": LONG}, "name"),
+    ("/admin/models/promote", {"version": LONG}, "version"),
+    ("/admin/snapshots/switch", {"snapshot_id": LONG}, "snapshot_id"),
+    (f"/admin/keys/{LONG}/revoke", None, "key_id"),
+])
+def test_every_text_field_of_the_admin_routes_is_bounded(service, path, body, field):
+    status, answer, size = _admin_refused(service, path, body)
+    assert status == 422 and answer["field"] == field and size < SMALL_ERROR, answer
+    assert "x" * MAX_ECHO not in answer["error"]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/admin/keys", {"role": "root", "name": 3}, "name"),
+    ("/admin/keys", {"name": "no role"}, "role"),
+    ("/admin/keys", {"role": "reader", "extra": "x"}, "extra"),
+    ("/admin/models/promote", {"version": 7}, "version"),
+    ("/admin/snapshots/switch", {"snapshot_id": "  "}, "snapshot_id"),
+])
+def test_admin_bodies_are_checked_against_their_schema(service, path, body, field):
+    status, answer, size = _admin_refused(service, path, body)
+    assert status == 422 and answer["field"] == field and size < SMALL_ERROR, answer
+
+
+def test_an_unknown_role_is_a_422_naming_it_without_quoting_it(service):
+    status, answer, size = _admin_refused(service, "/admin/keys", {"role": "r" * 100})
+    assert status == 422 and answer["field"] == "role" and "r" * 10 not in answer["error"] and size < SMALL_ERROR
+
+
+@pytest.mark.parametrize(("path", "body", "status"), [
+    ("/admin/models/promote", {"version": "Q" * 100}, 422),
+    ("/admin/snapshots/switch", {"snapshot_id": "Q" * 100}, 422),
+    (f"/admin/keys/{'Q' * 100}/revoke", None, 404),
+])
+def test_an_unknown_admin_value_at_the_limit_quotes_at_most_max_echo(service, path, body, status):
+    got, answer, size = _admin_refused(service, path, body)
+    assert got == status and answer["error"].count("Q") <= MAX_ECHO, answer
+    if "version" not in (body or {}):  # an unknown version's error lists the known ones (not input)
+        assert size < SMALL_ERROR + MAX_ECHO, answer
