@@ -23,6 +23,9 @@ _DIRECT_MAX_SUPPORT = 256
 _GROUP_FROM = 1024
 _GROUP_RATIO = 1.5
 _SEARCH_FROM = 1024  # grids this long find their 80% interval by binary search
+# A group is summed in blocks of at most this many grid cells (distributions x maps x support, ~2 MB):
+# arrays that stay in the processor's cache make a large batch 3-10 times faster per distribution.
+_BLOCK_CELLS = 250_000
 
 
 def nb_pmf(mean: float | np.ndarray, size: float, support: int) -> np.ndarray:
@@ -115,12 +118,14 @@ def map_range_summaries(means: np.ndarray, size: float, lines: np.ndarray,
     high = np.empty(len(means), dtype=int)
     p_under = np.ones(len(lines))
     position = np.empty(len(means), dtype=int)  # a distribution's row in its group
-    groups = _similar_supports(supports_for(means, size))
+    groups = _in_blocks(_similar_supports(supports_for(means, size)), means, size)
     group_of = np.empty(len(means), dtype=int)
     for g, rows in enumerate(groups):
         group_of[rows] = g
+    by_group = np.argsort(group_of[distribution], kind="stable")  # the lines, grouped by their distribution's group
+    bounds = np.searchsorted(group_of[distribution][by_group], np.arange(len(groups) + 1))
     for g, rows in enumerate(groups):
-        asked = np.flatnonzero(group_of[distribution] == g)  # the lines asked of this group's distributions
+        asked = by_group[bounds[g]:bounds[g + 1]]  # the lines asked of this group's distributions
         total = _total_pmfs(means[rows], size, support_for(means[rows], size))
         cdf = np.cumsum(total, axis=1)
         expected[rows] = total @ np.arange(total.shape[1], dtype=float)
@@ -148,6 +153,16 @@ def _similar_supports(supports: np.ndarray) -> list[np.ndarray]:
             groups.append(order[first:i])
             first = i
     return groups
+
+
+def _in_blocks(groups: list[np.ndarray], means: np.ndarray, size: float) -> list[np.ndarray]:
+    """Each group split into consecutive blocks of at most _BLOCK_CELLS grid cells (at least one row each)."""
+    blocks = []
+    for rows in groups:
+        per_row = means.shape[1] * support_for(means[rows], size)
+        step = max(1, _BLOCK_CELLS // per_row)
+        blocks += [rows[i:i + step] for i in range(0, len(rows), step)]
+    return blocks
 
 
 def _total_pmfs(means: np.ndarray, size: float, support: int) -> np.ndarray:
@@ -180,8 +195,13 @@ def fit_nb_size(y: np.ndarray, mu: np.ndarray) -> float:
     y = np.asarray(y, dtype=float)
     mu = np.clip(np.asarray(mu, dtype=float), 1e-6, None)
     best, best_ll = np.inf, np.sum(stats.poisson.logpmf(y, mu))
+    log_y_factorial = gammaln(y + 1)
     for size in np.logspace(-0.5, 3.5, 60):
-        ll = np.sum(stats.nbinom.logpmf(y, size, size / (size + mu)))
+        # NB log pmf (scipy's nbinom.logpmf with p = size / (size + mu)), written out: the same sum, without
+        # scipy's per-call argument checks (the grid search calls it 60 times on every training row)
+        log_total = np.log(size + mu)
+        ll = np.sum(gammaln(y + size) - gammaln(size) - log_y_factorial
+                    + size * (np.log(size) - log_total) + y * (np.log(mu) - log_total))
         if ll > best_ll:
             best, best_ll = float(size), ll
     return best

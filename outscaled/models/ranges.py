@@ -65,15 +65,13 @@ def raw_p_over(rows: pl.DataFrame, column: str) -> np.ndarray:
     """Uncalibrated P(total over the line) with the served NB convolution, per (month's NB size, maps)."""
     out = np.empty(rows.height)
     size, maps = rows["nb_size"].to_numpy(), rows["maps"].to_numpy()
-    means = rows[column].to_list()
     lines = rows["line"].to_numpy()
-    for value in np.unique(size):
-        for k in np.unique(maps):
-            mine = np.flatnonzero((size == value) & (maps == k))
-            if mine.size:
-                summary = map_range_summaries(np.array([means[i] for i in mine], dtype=float), float(value),
-                                              lines[mine])
-                out[mine] = summary.p_over
+    for k in np.unique(maps):
+        of_k = np.flatnonzero(maps == k)
+        means = rows[column].gather(of_k).list.to_array(int(k)).to_numpy().astype(float).reshape(len(of_k), int(k))
+        for value in np.unique(size[of_k]):
+            mine = np.flatnonzero(size[of_k] == value)
+            out[of_k[mine]] = map_range_summaries(means[mine], float(value), lines[of_k[mine]]).p_over
     return out
 
 

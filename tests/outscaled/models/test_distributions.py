@@ -70,3 +70,18 @@ def test_batched_summaries_equal_one_distribution_at_a_time(distributions, scale
         # each is cut at its own grid: the means differ by the cut-off tail (< 1e-9 of the mass) times its counts
         assert summary.expected[row] == pytest.approx(one.expected, rel=1e-8, abs=1e-7)
         assert (summary.low[row], summary.high[row]) == one.interval_80
+
+
+@pytest.mark.parametrize("maps", [1, 3])
+def test_a_batch_summed_in_several_blocks_equals_one_distribution_at_a_time(maps):
+    # 300 CS-sized distributions with supports far apart: several groups, each summed in several blocks
+    # (outscaled.models.distributions._BLOCK_CELLS); the lines are asked out of order, some twice
+    rng = np.random.default_rng(7 + maps)
+    means = rng.uniform(0.05, 1.0, size=(300, maps)) * 300.0
+    asked = rng.permutation(np.concatenate([np.arange(300), rng.integers(0, 300, size=50)]))
+    lines = np.floor(means[asked].sum(axis=1) * rng.uniform(0.7, 1.3, size=len(asked))) + 0.5
+    summary = map_range_summaries(means, 6.0, lines, asked)
+    for k, (row, line) in enumerate(zip(asked, lines)):
+        one = map_range_distribution(list(means[row]), 6.0, float(line))
+        assert summary.p_over[k] == pytest.approx(one.p_over, abs=1e-9)
+        assert (summary.low[row], summary.high[row]) == one.interval_80
