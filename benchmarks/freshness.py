@@ -70,9 +70,17 @@ def _csv_game_ids_of_day(path: Path, day: str) -> set[str]:
     return set(frame.filter(dates == day)[game].unique().to_list())
 
 
+def _copy_path(folder: Path, data: Path, path: Path) -> Path:
+    """Where the copy of `path` without the held-out day goes: its path under `data`, under `folder`."""
+    copy = folder / "without" / path.relative_to(data)
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    return copy
+
+
 def hold_out_day(data: Path, day: str, folder: Path) -> tuple[list[Path], Path, int]:
     """(files to ingest, the file of the held-out games, how many games): the files holding a game of `day`
-    are copied without those games' rows (lines kept byte for byte); the others are used as they are."""
+    are copied without those games' rows (lines kept byte for byte), to the same path under `folder` as under
+    `data`; the others are used as they are."""
     folder.mkdir(parents=True, exist_ok=True)
     held: set[str] = set()
     sources = sorted(p for p in data.rglob("*") if p.suffix in (".csv", ".parquet"))
@@ -99,7 +107,7 @@ def hold_out_day(data: Path, day: str, folder: Path) -> tuple[list[Path], Path, 
             if path.parent.name == "oracles_elixir" and header_of_held in (None, lines[0]):
                 header_of_held = lines[0]
                 held_lines += [line for line in lines[1:] if line.split(",", column + 1)[column] in held]
-            copy = folder / f"{path.stem}_without_{day}.csv"
+            copy = _copy_path(folder, data, path)
             copy.write_text(lines[0] + "".join(body), encoding="utf-8")
             kept_files.append(copy)
         else:
@@ -109,7 +117,7 @@ def hold_out_day(data: Path, day: str, folder: Path) -> tuple[list[Path], Path, 
             if kept.height == frame.height:
                 kept_files.append(path)
                 continue
-            copy = folder / f"{path.stem}_without_{day}.parquet"
+            copy = _copy_path(folder, data, path)
             kept.write_parquet(copy)
             kept_files.append(copy)
     held_file.write_text((header_of_held or "") + "".join(held_lines), encoding="utf-8")

@@ -1,8 +1,8 @@
 """Benchmark: how each step grows with the data, at 1x, 10x, 100x of ../shared/data (re-keyed real games).
 
 Run: .venv/bin/python benchmarks/growth.py --sizes 1,10,100
-         [--steps ingest,transform-duckdb,transform-spark,live-update,backtest,train,snapshot]
-         [--work DIR] [--data DIR] [--timeout 1800] [--max-rss-mb MB] [--ingest-copies K] [--keep]
+         [--steps ingest,transform-duckdb,transform-spark,backtest,train,snapshot,live-update]
+         [--work DIR] [--data DIR] [--timeout 1800] [--max-rss-mb MB] [--ingest-copies K] [--live-day DAY] [--keep]
 
 For each size N it writes N re-keyed copies of the data (benchmarks/scaled_data.py; timed and reported as
 `generate`), then in a fresh OUTSCALED_HOME runs each step as a process of its own, through the platform's
@@ -11,11 +11,17 @@ own commands:
                     with --ingest-copies K, one `outscaled ingest` per K copies (seconds summed, peak max)
   transform-duckdb  `dbt build --target duckdb` in transforms/ (models + dbt tests), as transform_all.py
   transform-spark   `dbt build --target spark` (Spark local[2], session mode; the time includes starting Spark)
-  live-update       the incremental live update is not built yet (issue 14): reported as such
   backtest          `outscaled materialize --select key:models/backtest` (the walk-forward over all months)
   train             `outscaled materialize --select key:models/stat_line_models` (final models, gate, registry;
                     reads the stored backtest when there is one)
   snapshot          `outscaled materialize --select group:online` (the Redis feature snapshot)
+  live-update       the games of --live-day (default 2025-01-25; N times as many at N x) are held out of the
+                    ingested data (benchmarks/freshness.py's hold-out, real rows); after the snapshot, untimed,
+                    they are published to the home's stream with `outscaled publish` (and the newest trained
+                    version promoted if the home has no champion); timed: `outscaled consume --live` lands them
+                    in bronze, recomputes the touched players' and teams' state and publishes a delta snapshot.
+                    Its seconds are the consumer's own (batches plus live refreshes, from its log), without the
+                    idle wait that ends the run; the note gives the games and the wall time.
 Before the steps, untimed, the home's dbt manifest is parsed (`import orchestration.definitions`), since every
 Dagster command would otherwise pay for it once. A step whose prerequisite did not succeed is skipped.
 
@@ -40,10 +46,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from freshness import hold_out_day  # benchmarks/freshness.py
 from outscaled.config import dbt_environment, load_settings
 from outscaled.online.lifecycle import descendants
 
@@ -52,14 +60,15 @@ BIN = Path(sys.executable).parent
 DEFAULT_DATA = (ROOT / ".." / "shared" / "data").resolve()
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 SAMPLE_SECONDS = 0.2
-STEPS = ["ingest", "transform-duckdb", "transform-spark", "live-update", "backtest", "train", "snapshot"]
+STEPS = ["ingest", "transform-duckdb", "transform-spark", "backtest", "train", "snapshot", "live-update"]
 ENGINES = {"generate": "python", "ingest": "polars+pyiceberg", "transform-duckdb": "duckdb",
-           "transform-spark": "spark local[2]", "live-update": "-", "backtest": "lightgbm", "train": "lightgbm",
+           "transform-spark": "spark local[2]", "live-update": "python+redis", "backtest": "lightgbm", "train": "lightgbm",
            "snapshot": "redis"}
 NEEDS = {"transform-duckdb": ("ingest",), "transform-spark": ("ingest",),
          "backtest": ("transform-duckdb", "transform-spark"), "train": ("transform-duckdb", "transform-spark"),
-         "snapshot": ("transform-duckdb", "transform-spark")}
-NOT_BUILT = {"live-update": "not built (issue 14)"}
+         "snapshot": ("transform-duckdb", "transform-spark"), "live-update": ("snapshot",)}
+LIVE_DAY = "2025-01-25"
+LIVE_IDLE_S = 3.0
 
 # Untimed, in the step's home: the tables' current row counts, and the newest snapshot's players and teams.
 _COUNT = """
@@ -166,13 +175,23 @@ def step_environment(home: Path) -> dict[str, str]:
     return env
 
 
-def _commands(step: str, data: Path, copies_per_run: int) -> list[list[str]]:
+def _ingest_groups(files: list[Path], data: Path, held: Path, copies_per_run: int) -> list[list[Path]]:
+    """The files to ingest, `copies_per_run` copies (`copy-00k` folders) to a run (0: all in one)."""
+    def copy_of(path: Path) -> str:
+        for root in (held / "without", data):
+            if path.is_relative_to(root):
+                return path.relative_to(root).parts[0]
+        raise ValueError(f"{path} is under neither {data} nor {held}")
+
+    copies = sorted({copy_of(f) for f in files})
+    per_run = copies_per_run if copies_per_run > 0 else len(copies)
+    runs = [set(copies[i:i + per_run]) for i in range(0, len(copies), per_run)]
+    return [sorted(f for f in files if copy_of(f) in run) for run in runs]
+
+
+def _commands(step: str, ingest_groups: list[list[Path]]) -> list[list[str]]:
     if step == "ingest":
-        folders = sorted(p for p in data.iterdir() if p.is_dir())
-        if copies_per_run <= 0:
-            return [[str(BIN / "outscaled"), "ingest", str(data)]]
-        return [[str(BIN / "outscaled"), "ingest", *map(str, folders[i:i + copies_per_run])]
-                for i in range(0, len(folders), copies_per_run)]
+        return [[str(BIN / "outscaled"), "ingest", *map(str, group)] for group in ingest_groups]
     if step.startswith("transform-"):
         target = step.removeprefix("transform-")
         return [[str(BIN / "dbt"), "build", "--profiles-dir", str(ROOT / "transforms"), "--target", target]]
@@ -195,14 +214,60 @@ def _rows(step: str, env: dict[str, str]) -> int | None:
         return totals.get("gold.backtest_predictions")
     if step == "train":
         return totals.get("gold.player_features", 0) + totals.get("gold.team_features", 0)
+    if step == "live-update":
+        return None
     return totals.get("snapshot.players", 0) + totals.get("snapshot.teams", 0)
 
 
+def _promote_if_no_champion(env: dict[str, str], log: Path) -> None:
+    """A home trained without a backtest has a candidate and no champion: promote the newest version."""
+    def sql(query: str) -> list[dict]:
+        found = subprocess.run([str(BIN / "outscaled"), "sql", "--format", "json", query], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True)
+        return json.loads(found.stdout)
+
+    if sql("select count(*) as n from gold.model_registry where status = 'champion'")[0]["n"]:
+        return
+    version = sql("select version from gold.model_registry order by created_at desc limit 1")[0]["version"]
+    with log.open("a") as out:
+        subprocess.run([str(BIN / "outscaled"), "models", "promote", version], cwd=ROOT, env=env, stdout=out,
+                       stderr=subprocess.STDOUT, check=True)
+
+
+_BATCH_SECONDS = re.compile(r"batch of \d+ events: [^\n]*?, ([0-9.]+)s")
+_LIVE_SECONDS = re.compile(r"live: snapshot .*?since the last build,\s*([0-9.]+)s", re.S)  # rich may wrap it
+
+
+def consumer_seconds(log_text: str) -> float:
+    """The seconds `outscaled consume --live` printed for its batches and live refreshes."""
+    return sum(float(found.group(1)) for pattern in (_BATCH_SECONDS, _LIVE_SECONDS)
+               for found in pattern.finditer(log_text))
+
+
+def live_update(size: int, held_file: Path, games: int, env: dict[str, str], log: Path, timeout: float,
+                max_rss_mb: float) -> Result:
+    """Publish the held-out games (untimed), then time `outscaled consume --live` bringing them to serving."""
+    _promote_if_no_champion(env, log)
+    with log.open("a") as out:
+        subprocess.run([str(BIN / "outscaled"), "publish", str(held_file)], cwd=ROOT, env=env, stdout=out,
+                       stderr=subprocess.STDOUT, check=True)
+    started_at = log.stat().st_size
+    status, wall, peak = run_measured([str(BIN / "outscaled"), "consume", "--live", "--idle", str(LIVE_IDLE_S)],
+                                      env, ROOT, log, timeout, max_rss_mb)
+    consumer_log = log.read_text()[started_at:]
+    note = f"{games:,} games; wall {wall:.1f} s with the {LIVE_IDLE_S:g} s idle wait"
+    if status != "ok" or "live: snapshot" not in consumer_log:
+        return Result(size, "live-update", status if status != "ok" else "failed (no live snapshot)", wall, peak,
+                      note=f"log: {log}")
+    return Result(size, "live-update", status, consumer_seconds(consumer_log), peak, games, note)
+
+
 def run_size(size: int, steps: list[str], work: Path, source: Path, timeout: float, max_rss_mb: float,
-             copies_per_run: int, keep: bool) -> list[Result]:
+             copies_per_run: int, keep: bool, live_day: str = LIVE_DAY) -> list[Result]:
     data, home, logs = work / f"data-{size}x", work / f"home-{size}x", work / "logs"
+    held = work / f"held-{size}x"
     logs.mkdir(parents=True, exist_ok=True)
-    for folder in (data, home):
+    for folder in (data, home, held):
         shutil.rmtree(folder, ignore_errors=True)
     env = step_environment(home)
     results: list[Result] = []
@@ -218,21 +283,28 @@ def run_size(size: int, steps: list[str], work: Path, source: Path, timeout: flo
     report(Result(size, "generate", status, wall, peak, note=f"{written / 2**20:,.0f} MB written"))
     if status != "ok":
         return results
+    files: list[Path] = sorted(p for p in data.rglob("*") if p.suffix in (".csv", ".parquet"))
+    held_file, held_games = None, 0
+    if "live-update" in steps:
+        files, held_file, held_games = hold_out_day(data, live_day, held)
+        print(f"{size}x: {held_games:,} games of {live_day} held out for the live update", flush=True)
+    ingest_groups = _ingest_groups(files, data, held, copies_per_run)
     home.mkdir(parents=True)
     subprocess.run([sys.executable, "-c", "import orchestration.definitions"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the dbt manifest, untimed
     done: set[str] = set()
     for step in steps:
-        if step in NOT_BUILT:
-            report(Result(size, step, NOT_BUILT[step]))
-            continue
         needs = NEEDS.get(step, ())
         if needs and not done & set(needs):
             report(Result(size, step, f"skipped (needs {' or '.join(needs)})"))
             continue
         seconds, peak, status = 0.0, 0.0, "ok"
         log = logs / f"{size}x-{step}.log"
-        for argv in _commands(step, data, copies_per_run):
+        if step == "live-update":
+            result = live_update(size, held_file, held_games, env, log, timeout, max_rss_mb)
+            report(result)
+            continue
+        for argv in _commands(step, ingest_groups):
             status, wall, run_peak = run_measured(argv, env, ROOT / "transforms" if step.startswith("transform-")
                                                   else ROOT, log, timeout - seconds, max_rss_mb)
             seconds, peak = seconds + wall, max(peak, run_peak)
@@ -246,7 +318,7 @@ def run_size(size: int, steps: list[str], work: Path, source: Path, timeout: flo
             result.note = f"log: {log}"
         report(result)
     if not keep:
-        for folder in (data, home):
+        for folder in (data, home, held):
             shutil.rmtree(folder, ignore_errors=True)
     return results
 
@@ -301,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="kill a step whose process tree holds more (default 80%% of this machine's memory)")
     parser.add_argument("--ingest-copies", type=int, default=0,
                         help="copies per `outscaled ingest` run (default 0: all copies in one run)")
+    parser.add_argument("--live-day", default=LIVE_DAY, help=f"the day held out for live-update (default {LIVE_DAY})")
     parser.add_argument("--keep", action="store_true", help="keep each size's data and home")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -315,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     for size in sizes:
         results += run_size(size, steps, work, args.data.resolve(), args.timeout, args.max_rss_mb,
-                            args.ingest_copies, args.keep)
+                            args.ingest_copies, args.keep, args.live_day)
     print_table(results)
     print(f"load average at the end {os.getloadavg()[0]:.1f}; step logs in {work / 'logs'}")
     return 0
