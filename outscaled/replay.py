@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,8 +36,12 @@ from scipy.stats import poisson
 from outscaled.config import PROJECT_ROOT, Settings
 from outscaled.features.live_state import ELO_INITIAL, continue_elo, stage_player_games, stage_team_games
 from outscaled.models.lines import HISTORY as ROLLING_GAMES  # the backtest's line and Poisson baseline window
+from outscaled.online.lifecycle import TREE_VARIABLE, ProcessTreeGuardian, dies_with_this_process
 
 ECE_BINS = 10
+# A stopped or killed replay ends what it started (the scratch home's `outscaled materialize` runs, the service,
+# the consumer, their redis-servers): SIGTERM, then SIGKILL after this grace (outscaled.online.lifecycle).
+REPLAY_GRACE_SECONDS = 5.0
 PLACEHOLDERS = ("unknown", "unknown player")
 Progress = Callable[[str], None]
 
@@ -134,10 +139,15 @@ def _warn_if_trained_on_the_replay(catalog, start: date, progress: Progress) -> 
 
 
 def environment_of(settings: Settings) -> dict[str, str]:
+    """The environment of a process on the scratch home: none of the user's OUTSCALED_* settings, Redis or
+    Dagster home, but the process-tree token of the guardians this process runs under (so that what it starts
+    is ended with the replay, however the replay stops)."""
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSCALED_") and k not in ("REDIS_URL",
                                                                                                 "DAGSTER_HOME")}
+    if TREE_VARIABLE in os.environ:
+        env[TREE_VARIABLE] = os.environ[TREE_VARIABLE]
     env.update({"OUTSCALED_HOME": str(settings.home), "OUTSCALED_AUTH": "off", "OUTSCALED_ENV":
                 settings.environment.value, "OUTSCALED_CATALOG_URI": settings.catalog_uri,
                 "OUTSCALED_WAREHOUSE": settings.warehouse, "OUTSCALED_KEYS_URI": settings.keys_uri})
@@ -146,10 +156,22 @@ def environment_of(settings: Settings) -> dict[str, str]:
 
 def _outscaled(settings: Settings, *arguments: str) -> None:
     command = [str(Path(sys.executable).with_name("outscaled")), *arguments]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, env=environment_of(settings), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=environment_of(settings), capture_output=True, text=True,
+                            preexec_fn=dies_with_this_process(signal.SIGTERM))
     if result.returncode != 0:
         raise RuntimeError(f"`outscaled {' '.join(arguments)}` in the scratch home failed: "
                            f"{(result.stdout + result.stderr).strip().splitlines()[-1:]}")
+
+
+def start_consumer(settings: Settings, log_path: Path) -> subprocess.Popen:
+    """`outscaled consume --follow --live` on the scratch home, its output into `log_path`. It stops with this
+    process: a parent-death signal (SIGTERM: it finishes the batch in hand and stops a redis-server it started),
+    and the process-tree token of the replay's guardians, which end it if it is still alive after their grace.
+    Call it from the thread that lives as long as the consumer should (the parent-death signal is the thread's)."""
+    with log_path.open("w") as log:  # the child has its own copy of the descriptor
+        return subprocess.Popen([str(Path(sys.executable).with_name("outscaled")), "consume", "--follow", "--live"],
+                                cwd=PROJECT_ROOT, env=environment_of(settings), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, preexec_fn=dies_with_this_process(signal.SIGTERM))
 
 
 # --- the questions of a day -------------------------------------------------------------------------------
@@ -237,15 +259,7 @@ def summarise(result: ReplayResult) -> list[dict[str, Any]]:
 def replay(current: Settings, data: list[Path], start: date, end: date | None, work: Path | None = None,
            keep: bool = False, progress: Progress = print, wait_s: float = 300.0,
            retrain: bool = False) -> tuple[ReplayResult, list]:
-    import httpx
-
-    from outscaled.ingest.events import encode, game_start
-    from outscaled.lakehouse.catalog import open_catalog
-    from outscaled.lakehouse.loads import read_as_of_cut
-    from outscaled.features.live_state import BRONZE_PLAYER_COLUMNS, BRONZE_TEAM_COLUMNS
-    from outscaled.models.distributions import series_win_probability
-    from outscaled.online.service_process import free_port, running_service
-    from outscaled.stream.connect import open_stream
+    from outscaled.ingest.events import game_start
     from outscaled.stream.publish import file_events
 
     events = []
@@ -265,6 +279,23 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
         raise ValueError(f"no game from {start} to {end or 'the end'} in {', '.join(map(str, data))}")
     folder = Path(tempfile.mkdtemp(prefix="outscaled-replay-", dir=work))
     result = ReplayResult()
+    with ProcessTreeGuardian(REPLAY_GRACE_SECONDS):  # its exit (or its guardian) ends what is left of the tree
+        _walk(current, folder, by_day, start, keep, progress, wait_s, retrain, result)
+    return result, summarise(result)
+
+
+def _walk(current: Settings, folder: Path, by_day: dict[date, list[dict]], start: date, keep: bool,
+          progress: Progress, wait_s: float, retrain: bool, result: ReplayResult) -> None:
+    import httpx
+
+    from outscaled.ingest.events import encode
+    from outscaled.lakehouse.catalog import open_catalog
+    from outscaled.lakehouse.loads import read_as_of_cut
+    from outscaled.features.live_state import BRONZE_PLAYER_COLUMNS, BRONZE_TEAM_COLUMNS
+    from outscaled.models.distributions import series_win_probability
+    from outscaled.online.service_process import free_port, running_service
+    from outscaled.stream.connect import open_stream
+
     try:
         scratch = scratch_home(current, folder, datetime.combine(start, datetime.min.time()), progress, retrain)
         catalog = open_catalog(scratch)
@@ -274,10 +305,7 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
                 httpx.Client(timeout=60) as client:
             serving = client.get(f"{base_url}/models/status").json()["serving"]
             stats = [s for s in ("kills", "deaths", "assists", "cs") if s in serving]
-            consumer_log = (folder / "consumer.log").open("w")
-            consumer = subprocess.Popen([str(Path(sys.executable).with_name("outscaled")), "consume", "--follow",
-                                         "--live"], cwd=PROJECT_ROOT, env=environment_of(scratch),
-                                        stdout=consumer_log, stderr=subprocess.STDOUT)
+            consumer = start_consumer(scratch, folder / "consumer.log")
             stream = open_stream(scratch)
             try:
                 for day in sorted(by_day):
@@ -307,7 +335,6 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
                 stream.close()
                 consumer.terminate()
                 consumer.wait(60)
-                consumer_log.close()
     finally:
         from outscaled.online.redis_server import stop_embedded
 
@@ -315,7 +342,6 @@ def replay(current: Settings, data: list[Path], start: date, end: date | None, w
             stop_embedded(scratch)
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
-    return result, summarise(result)
 
 
 def _ask(client, base_url: str, series: list[dict], stats: list[str], histories: dict, elo: dict,

@@ -1,6 +1,8 @@
 """Every process the platform starts stops with its parent: a real `outscaled serve` (BentoML and its
-workers, the embedded redis-server) and a real `outscaled ui` (`dagster dev` and its process group), each
-after SIGTERM and after SIGKILL of the CLI process, checked pid by pid through /proc."""
+workers, the embedded redis-server), a real `outscaled ui` (`dagster dev` and its process group), a real
+`outscaled consume --follow` (the embedded redis-server it starts) and the consumer `outscaled replay` starts
+(`outscaled consume --follow --live`, started the way the replay starts it), each after SIGTERM and after
+SIGKILL of its parent, checked pid by pid through /proc within STOP_WITHIN_SECONDS of the signal."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 
 from outscaled.config import load_settings
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.models.registry import champions, read_registry
-from outscaled.online.lifecycle import alive, descendants
-from outscaled.online.redis_server import connect, stop_embedded
+from outscaled.online.lifecycle import TREE_VARIABLE, alive, descendants
+from outscaled.online.redis_server import connect, embedded_url, stop_embedded
 from outscaled.online.service_process import NOTHING_TO_SERVE, free_port, wait_until_answering
 from outscaled.online.snapshot import publish
 from tests.conftest import environment
@@ -54,20 +57,27 @@ def serve_environment(served_home, tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def _stop_and_check(process: subprocess.Popen, sig: int) -> list[str]:
-    """Send `sig` to the CLI process only; returns the descendants (listed before) still alive after
-    STOP_WITHIN_SECONDS, as "pid: command line". Whatever is left is killed by pid, so one failure does
-    not leak into the suite."""
-    tree = descendants(process.pid)
-    commands = {pid: _cmdline(pid) for pid in tree}
-    os.kill(process.pid, sig)
-    process.wait(timeout=STOP_WITHIN_SECONDS)
-    deadline = time.monotonic() + STOP_WITHIN_SECONDS
-    while time.monotonic() < deadline and any(alive(pid) for pid in tree):
-        time.sleep(0.1)
-    left = [pid for pid in tree if alive(pid)]
-    for pid in left:
+def _kill(pid: int) -> None:
+    try:
         os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_and_check(process: subprocess.Popen, sig: int) -> list[str]:
+    """Send `sig` to the parent process only; returns the processes still alive STOP_WITHIN_SECONDS after
+    the signal (the parent itself, and its descendants as listed before the signal), as "pid: command line".
+    Whatever is left is killed by pid, so one failure does not leak into the suite."""
+    tree = descendants(process.pid)
+    commands = {pid: _cmdline(pid) for pid in [process.pid, *tree]}
+    deadline = time.monotonic() + STOP_WITHIN_SECONDS  # one deadline for the parent and its children alike
+    os.kill(process.pid, sig)
+    while time.monotonic() < deadline and (process.poll() is None or any(alive(pid) for pid in tree)):
+        time.sleep(0.1)
+    left = ([process.pid] if process.poll() is None else []) + [pid for pid in tree if alive(pid)]
+    for pid in left:
+        _kill(pid)
+    process.wait()
     return [f"{pid}: {commands[pid]}" for pid in left]
 
 
@@ -128,9 +138,9 @@ def test_guardian_ends_a_reparented_orphan_that_ignores_sigterm(tmp_path):
             time.sleep(0.05)
         orphan = int(pid_file.read_text())
         assert orphan not in descendants(process.pid)  # out of the tree: neither pgid nor ppid can find it
+        deadline = time.monotonic() + STOP_WITHIN_SECONDS  # counted from the signal
         os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        deadline = time.monotonic() + STOP_WITHIN_SECONDS
+        process.wait(timeout=STOP_WITHIN_SECONDS)
         while time.monotonic() < deadline and alive(orphan):
             time.sleep(0.1)
         survived = alive(orphan)
@@ -161,6 +171,107 @@ def test_ui_stops_with_its_parent(home, sig):
         commands = [_cmdline(pid) for pid in descendants(process.pid)]
         assert any("dagster dev" in c for c in commands), commands
         assert any("dagster-webserver" in c or "dagster_webserver" in c for c in commands), commands
+        assert _stop_and_check(process, sig) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture
+def consumer_settings(home, monkeypatch):
+    """The test's home with the default stream, Redis Streams on the home's embedded redis-server (which
+    the consumer starts itself)."""
+    for name in ("REDIS_URL", "OUTSCALED_STREAM", "OUTSCALED_STREAM_TOPIC"):
+        monkeypatch.delenv(name, raising=False)
+    return load_settings()
+
+
+def _wait_consuming(process: subprocess.Popen, settings, log: Path, timeout: float = 240) -> None:
+    """Until the consumer is in its poll loop: a client of the home's embedded redis-server is in (or last
+    ran) XREADGROUP. Fails at once if the process exits first."""
+    client = redis.Redis.from_url(embedded_url(settings), socket_timeout=2, socket_connect_timeout=2)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the consumer's parent exited with status {process.returncode}: "
+                                   f"{log.read_text()[-2000:]}")
+            try:
+                if any(c.get("cmd") == "xreadgroup" for c in client.client_list()):
+                    return
+            except (redis.RedisError, OSError):
+                pass
+            time.sleep(0.2)
+    finally:
+        client.close()
+    raise RuntimeError(f"the consumer did not poll its stream within {timeout:.0f} s: {log.read_text()[-2000:]}")
+
+
+def _tree_marker(pid: int) -> str | None:
+    """The process-tree token(s) `pid` was started with (None: none)."""
+    prefix = TREE_VARIABLE.encode() + b"="
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(prefix):
+            return entry[len(prefix):].decode()
+    return None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_consumer_stops_with_its_parent(consumer_settings, tmp_path, sig):
+    """`outscaled consume --follow` and the embedded redis-server it starts for its stream."""
+    log = tmp_path / "consume.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "outscaled.cli", "consume", "--follow"], cwd=PROJECT_ROOT,
+                                   env=dict(os.environ), stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    try:
+        _wait_consuming(process, consumer_settings, log)
+        commands = [_cmdline(pid) for pid in descendants(process.pid)]
+        assert any("redis-server" in c for c in commands), commands  # started by the consumer, un-daemonized
+        assert _stop_and_check(process, sig) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+REPLAY_PARENT = """
+import sys, time
+from pathlib import Path
+from outscaled.config import load_settings
+from outscaled.online.lifecycle import ProcessTreeGuardian
+from outscaled.replay import REPLAY_GRACE_SECONDS, start_consumer
+if sys.argv[2] == "guarded":  # as `outscaled replay` starts it, under its process-tree guardian
+    with ProcessTreeGuardian(REPLAY_GRACE_SECONDS):
+        start_consumer(load_settings(), Path(sys.argv[1]))
+        time.sleep(600)
+else:  # the parent-death signal alone
+    start_consumer(load_settings(), Path(sys.argv[1]))
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize(("sig", "guarded"), [(signal.SIGTERM, True), (signal.SIGKILL, True), (signal.SIGKILL, False)],
+                         ids=["SIGTERM", "SIGKILL", "SIGKILL-parent-death-signal-only"])
+def test_replay_consumer_stops_with_the_replay(consumer_settings, tmp_path, sig, guarded):
+    """The live consumer `outscaled replay` starts (outscaled.replay.start_consumer, the replay's own code, in a
+    process that stands for the replay) and the embedded redis-server it starts: the consumer carries the
+    guardian's token (the scratch home's environment keeps it), and both stop when the replay is stopped or
+    killed, by their parent-death signals alone too."""
+    log = tmp_path / "consumer.log"
+    process = subprocess.Popen([sys.executable, "-c", REPLAY_PARENT, str(log), "guarded" if guarded else "bare"],
+                               cwd=PROJECT_ROOT, env=dict(os.environ), stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _wait_consuming(process, consumer_settings, log)
+        tree = descendants(process.pid)
+        commands = {pid: _cmdline(pid) for pid in tree}
+        consumer = [pid for pid, c in commands.items() if "outscaled consume --follow --live" in c]
+        server = [pid for pid, c in commands.items() if "redis-server" in c]
+        assert len(consumer) == 1 and len(server) == 1, commands
+        if guarded:  # (redis-server writes its process title over its environment: its parent-death signal ends it)
+            assert _tree_marker(consumer[0]), commands[consumer[0]]
         assert _stop_and_check(process, sig) == []
     finally:
         if process.poll() is None:
