@@ -1,11 +1,11 @@
 """The platform runs from a read-only checkout: every write (dbt's manifest, target and logs, the Dagster
-instance, the lakehouse) goes under OUTSCALED_HOME.
+instance, the lakehouse, BentoML's model store) goes under OUTSCALED_HOME.
 
-A copy of the repository's files (what git does not ignore, with the project's .venv linked in) is made read-only, then
-`outscaled ingest` and `outscaled materialize` of the dbt project run there as a user would, from inside
-the checkout. Root ignores file permissions, so the test also compares the copy's whole tree (every file
-and folder, with size and modification time: a file written and removed again changes its folder) before
-and after.
+A copy of the repository's files (what git does not ignore, with the project's .venv linked in) is made
+read-only, then `outscaled ingest`, `outscaled materialize` of the dbt project and the training of the final
+models run there as a user would, from inside the checkout. Root ignores file permissions, so the test also
+compares the copy's whole tree (every file and folder, with size and modification time: a file written and
+removed again changes its folder) before and after.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _set_writable(root: Path, writable: bool) -> None:
             path.chmod(mode | stat.S_IWUSR if writable else mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
-def test_ingest_and_dbt_build_write_nothing_into_a_read_only_checkout(home, tmp_path):
+def test_ingest_dbt_build_and_training_write_nothing_into_a_read_only_checkout(home, tmp_path):
     checkout = tmp_path / "checkout"
     _copy_checkout(checkout)
     games = checkout / "data" / "sample" / "lck_lpl_2024_jan_feb.csv"  # the bundled slice: 165 games
@@ -62,7 +62,8 @@ def test_ingest_and_dbt_build_write_nothing_into_a_read_only_checkout(home, tmp_
     _set_writable(checkout, False)
     before = _tree(checkout)
     try:
-        for command in (["ingest", str(games)], ["materialize", "--select", "kind:dbt"]):
+        for command in (["ingest", str(games)], ["materialize", "--select", "kind:dbt"],
+                        ["materialize", "--select", "key:models/stat_line_models"]):
             result = subprocess.run([python, "-m", "outscaled.cli", *command], cwd=checkout, env=env,
                                     capture_output=True, text=True, timeout=600)
             assert result.returncode == 0, f"outscaled {command[0]}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
@@ -79,3 +80,7 @@ def test_ingest_and_dbt_build_write_nothing_into_a_read_only_checkout(home, tmp_
     assert catalog.load_table("silver.series").scan().to_arrow().num_rows > 0
     player_games = catalog.load_table("bronze.player_games").scan().to_arrow().num_rows
     assert catalog.load_table("gold.player_features").scan().to_arrow().num_rows == player_games > 0
+    # training wrote its models into the home's BentoML store and registry, not the checkout's
+    store = load_settings().home / "bentoml" / "models"
+    assert any(store.rglob("model.yaml")), f"no model in {store}"
+    assert catalog.load_table("gold.model_registry").scan().to_arrow().num_rows > 0
