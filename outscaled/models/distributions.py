@@ -148,10 +148,10 @@ def _similar_supports(supports: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(supports, kind="stable")
     ordered = supports[order]
     groups, first = [], 0
-    for i in range(1, len(order) + 1):
-        if i == len(order) or ordered[i] > _GROUP_RATIO * ordered[first]:
-            groups.append(order[first:i])
-            first = i
+    while first < len(order):  # a group ends before the first support above _GROUP_RATIO times its smallest
+        end = int(np.searchsorted(ordered, _GROUP_RATIO * ordered[first], side="right"))
+        groups.append(order[first:end])
+        first = end
     return groups
 
 
