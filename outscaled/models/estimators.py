@@ -1,7 +1,8 @@
 """LightGBM estimators: a Poisson-mean model per stat with a fitted NB size, and a win-probability model.
 
-Training is deterministic for a fixed seed and data (deterministic=True, row-wise histograms, fixed
-thread count), so the same snapshot always gives the same model.
+Training is deterministic for a fixed seed and data (deterministic=True, row-wise histograms), so the same
+snapshot always gives the same model, whatever the number of threads it was trained with (tested): a
+bundle's models are trained side by side, one thread each (outscaled.models.backtest.fit_bundle).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from outscaled.models.treeshap import TreeExplainer, UnsupportedTree
 SEED = 20_261_125
 _COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 60, "feature_fraction": 0.8,
            "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "seed": SEED, "deterministic": True,
-           "force_row_wise": True, "num_threads": 2, "verbose": -1}
+           "force_row_wise": True, "verbose": -1}
 ROUNDS = 250
+TRAINING_THREADS = 2  # one model trained alone; fit_bundle trains several at once with one thread each
 
 
 def prediction_threads(rows: int, per_row_ms: float = 0.005) -> int:
@@ -88,11 +90,12 @@ class StatModel:
 
 
 def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
-                     oof_mean: np.ndarray | None = None, oof_target: np.ndarray | None = None) -> StatModel:
+                     oof_mean: np.ndarray | None = None, oof_target: np.ndarray | None = None,
+                     threads: int = TRAINING_THREADS) -> StatModel:
     """Poisson-objective mean; NB size fitted on out-of-fold predictions when given (else in-sample)."""
     keep = ~np.isnan(target)
     data = lgb.Dataset(matrix[keep], label=target[keep], feature_name=feature_names, free_raw_data=False)
-    booster = lgb.train({**_COMMON, "objective": "poisson"}, data, num_boost_round=ROUNDS)
+    booster = lgb.train({**_COMMON, "objective": "poisson", "num_threads": threads}, data, num_boost_round=ROUNDS)
     if oof_mean is not None and oof_target is not None and len(oof_target) >= 500:
         size = fit_nb_size(oof_target, oof_mean)
     else:
@@ -151,8 +154,10 @@ class WinModel:
         return cls(lgb.Booster(model_str=files["booster.txt"]), json.loads(files["extra.json"])["feature_names"])
 
 
-def train_win_model(matrix: np.ndarray, target: np.ndarray, feature_names: list[str]) -> WinModel:
+def train_win_model(matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
+                    threads: int = TRAINING_THREADS) -> WinModel:
     keep = ~np.isnan(target)
     data = lgb.Dataset(matrix[keep], label=target[keep], feature_name=feature_names, free_raw_data=False)
-    params = {**_COMMON, "objective": "binary", "num_leaves": 7, "min_data_in_leaf": 100, "learning_rate": 0.03}
+    params = {**_COMMON, "objective": "binary", "num_leaves": 7, "min_data_in_leaf": 100, "learning_rate": 0.03,
+              "num_threads": threads}
     return WinModel(lgb.train(params, data, num_boost_round=300), feature_names)

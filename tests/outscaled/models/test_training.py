@@ -9,7 +9,9 @@ import pytest
 
 from outscaled.config import load_settings
 from outscaled.models.backtest import fit_bundle, walk_forward
-from outscaled.features.rows import player_matrix
+from outscaled.models.estimators import train_stat_model, train_win_model
+from outscaled.features.rows import player_matrix, team_matrix
+from outscaled.features.schema import PLAYER_FEATURES, TEAM_FEATURES, one_row_per_game
 from outscaled.models.pipeline import load_frames
 
 CUT = datetime(2025, 9, 1)
@@ -33,6 +35,29 @@ def test_training_is_deterministic(frames):
         assert np.array_equal(first.stats[stat].predict_mean(sample), second.stats[stat].predict_mean(sample))
         assert first.stats[stat].nb_size == second.stats[stat].nb_size
     assert first.stats["kills"].booster.model_to_string() == second.stats["kills"].booster.model_to_string()
+
+
+def test_models_trained_side_by_side_equal_models_trained_alone(frames):
+    # fit_bundle trains its five boosters at once, one thread each; alone, a model trains on two threads
+    players, teams = frames
+    bundle = fit_bundle(players, teams, CUT, layers=False)
+    train = players.filter(pl.col("game_start") < CUT)
+    matrix = player_matrix(train)
+    for stat, model in bundle.stats.items():
+        target = train[f"target_{stat}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        alone = train_stat_model(stat, matrix, target, PLAYER_FEATURES, threads=2)
+        assert _trees(model.booster) == _trees(alone.booster), stat
+        assert model.nb_size == alone.nb_size
+    games = one_row_per_game(teams.filter(pl.col("game_start") < CUT))
+    win = train_win_model(team_matrix(games), games["target_result"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+                          TEAM_FEATURES, threads=2)
+    assert _trees(bundle.win.booster) == _trees(win.booster)
+
+
+def _trees(booster) -> str:
+    """The model text from its first tree to the last (the header names the parameters, threads included)."""
+    text = booster.model_to_string()
+    return text[text.index("Tree=0"):text.index("end of trees")]
 
 
 def test_walk_forward_trains_only_on_games_before_each_month(frames):
