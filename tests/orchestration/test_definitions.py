@@ -89,3 +89,14 @@ def test_stream_sensor_requests_a_consuming_run_that_lands_the_events_in_bronze(
         assert "no events waiting" in match_results_stream_sensor(build_sensor_context(instance=instance)).skip_message
     finally:
         stop_embedded(settings)
+
+
+def test_production_retraining_runs_each_step_in_a_pod_of_its_own():
+    from dagster_k8s import k8s_job_executor
+
+    from orchestration.jobs import retrain_executor, retrain_job
+    from outscaled.config import Environment
+
+    assert retrain_executor(Environment.PROD) is k8s_job_executor
+    assert retrain_executor(Environment.LOCAL) is None and retrain_executor(Environment.CI) is None
+    assert retrain_job.executor_def is None  # the tests run locally: Dagster's default executor
