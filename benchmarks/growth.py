@@ -254,7 +254,7 @@ def live_update(size: int, held_file: Path, games: int, env: dict[str, str], log
     started_at = log.stat().st_size
     status, wall, peak = run_measured([str(BIN / "outscaled"), "consume", "--live", "--idle", str(LIVE_IDLE_S)],
                                       env, ROOT, log, timeout, max_rss_mb)
-    consumer_log = log.read_text()[started_at:]
+    consumer_log = log.read_bytes()[started_at:].decode("utf-8", errors="replace")  # a byte offset
     note = f"{games:,} games; wall {wall:.1f} s with the {LIVE_IDLE_S:g} s idle wait"
     if status != "ok" or "live: snapshot" not in consumer_log:
         return Result(size, "live-update", status if status != "ok" else "failed (no live snapshot)", wall, peak,
