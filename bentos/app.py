@@ -32,8 +32,8 @@ from outscaled.config import load_settings
 from outscaled.online.arms import ANONYMOUS
 from outscaled.online.predictor import NotFound, Predictor, Unavailable
 from outscaled.online.requests import (
-    MAX_BODY_BYTES, MAX_ECHO, BodyTooLarge, RequestError, SingleRequest, parse_batch, parse_curve, parse_match,
-    parse_search, parse_single,
+    MAX_ECHO, RequestError, SingleRequest, bounded_body, parse_batch, parse_curve, parse_match, parse_search,
+    parse_single,
 )
 from outscaled.platform.observability import CONTENT_TYPE_LATEST, count_predictions, health_gauges, metrics_text
 
@@ -91,21 +91,6 @@ def _internal_error(request: Request) -> Response:
     return _error(500, f"internal error; quote request id {request_id} when reporting it", request_id=request_id)
 
 
-async def _body(request: Request) -> bytes:
-    """The body, refused (413) as soon as it is known to be over MAX_BODY_BYTES: from Content-Length before
-    reading, or while reading a body sent without one (chunked)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdecimal() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge(int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge(size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _caller(request: Request) -> str:
     """The caller's id (the gateway's, outscaled.platform.middleware): the A/B arm and the log key on it."""
     caller = getattr(request.state, "caller", None)
@@ -158,14 +143,14 @@ def _log(request: Request, endpoint: str, asked: list[SingleRequest], answers: l
 # The bodies go to the schemas as bytes: pydantic parses the JSON and checks it in one pass.
 async def single(request: Request, predictor: Predictor) -> Response:
     started = time.perf_counter()
-    asked = parse_single(await _body(request))
+    asked = parse_single(await bounded_body(request))
     answer = predictor.single(asked, _caller(request))
     return FastJSONResponse(answer, background=_log(request, "/predict/single", [asked], [answer], started, predictor))
 
 
 async def batch(request: Request, predictor: Predictor) -> Response:
     started = time.perf_counter()
-    asked = parse_batch(await _body(request))
+    asked = parse_batch(await bounded_body(request))
     found = predictor.many(asked, _caller(request))
     answers = [{"error": str(a), "status": 404, "suggestions": a.suggestions} if isinstance(a, NotFound) else a
                for a in found]
@@ -191,7 +176,7 @@ async def curve(request: Request, predictor: Predictor) -> Response:
 
 
 async def match(request: Request, predictor: Predictor) -> Response:
-    asked = parse_match(await _body(request))
+    asked = parse_match(await bounded_body(request))
     answer = predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side)
     log_rows = getattr(request.app.state, "prediction_log", None)
     if log_rows is not None:

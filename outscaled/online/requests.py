@@ -3,7 +3,7 @@
 
 Every input is bounded there, in one place: a text field (a name, a patch, a search query, a path
 parameter) holds at most MAX_TEXT characters, a batch at most MAX_BATCH requests; a body is at most
-MAX_BODY_BYTES (bentos/app.py refuses a larger one before reading it); and a message repeats at most
+MAX_BODY_BYTES (`bounded_body` refuses a larger one before it is parsed); and a message repeats at most
 MAX_ECHO characters of what a client sent (`echo`), so that an error answer stays small whatever the
 request was. A body is validated from its bytes (pydantic parses the JSON itself: one pass, no dicts in
 between), which keeps a single prediction's parse to a few microseconds.
@@ -11,9 +11,9 @@ between), which keeps a single prediction's parse to a few microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -57,6 +57,29 @@ class BodyTooLarge(RequestError):
     def __init__(self, size: int | None = None):
         got = f" (this one: at least {size:,})" if size else ""
         super().__init__("body", f"is larger than {MAX_BODY_BYTES:,} bytes{got}; split a batch into several")
+
+
+class StreamedRequest(Protocol):
+    """What `bounded_body` reads of an HTTP request (a Starlette Request is one)."""
+
+    headers: Mapping[str, str]
+
+    def stream(self) -> AsyncIterator[bytes]: ...
+
+
+async def bounded_body(request: StreamedRequest) -> bytes:
+    """The body, refused (BodyTooLarge, HTTP 413) as soon as it is known to be over MAX_BODY_BYTES: from
+    Content-Length before reading, or while reading a body sent without one (chunked)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass(frozen=True)

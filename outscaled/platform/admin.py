@@ -28,9 +28,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from outscaled.config import Settings
-from outscaled.online.requests import MAX_BODY_BYTES, BodyTooLarge, RequestError, echo, refusal
+from outscaled.online.requests import RequestError, bounded_body, echo, refusal
 from outscaled.online.schemas import MAX_TEXT, Text
 from outscaled.platform import keys
+
 
 def _record(record: keys.KeyRecord) -> dict[str, Any]:
     return {"key_id": record.key_id, "name": record.name, "role": record.role,
@@ -79,20 +80,6 @@ def _validated(schema: type[Schema], value: bytes | dict[str, Any]) -> Schema:
         raise refusal(error) from None
 
 
-async def _body(request: Request) -> bytes:
-    """The body, refused (413) as soon as it is known to be over MAX_BODY_BYTES (as bentos/app.py does)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdecimal() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge(int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge(size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
     def handled(handler):
         async def endpoint(request: Request) -> Response:
@@ -114,7 +101,7 @@ def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
         return JSONResponse({"keys": [_record(r) for r in keys.list_keys(settings)]})
 
     async def create_key(request: Request) -> Response:
-        asked = _validated(NewKey, await _body(request))
+        asked = _validated(NewKey, await bounded_body(request))
         if asked.role not in keys.ROLES:
             raise RequestError("role", f"must be one of {', '.join(keys.ROLES)}")
         created = keys.create_key(settings, asked.role, asked.name or "")
@@ -130,7 +117,7 @@ def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
         from outscaled.lakehouse.catalog import open_catalog
         from outscaled.models.registry import promote
 
-        version = _validated(Promotion, await _body(request)).version
+        version = _validated(Promotion, await bounded_body(request)).version
         promote(open_catalog(settings), version)
         return JSONResponse({"champion": version})
 
@@ -143,7 +130,7 @@ def admin_app(settings: Settings, redis_client: redis.Redis) -> Starlette:
     async def switch(request: Request) -> Response:
         from outscaled.online.snapshot import switch_to
 
-        snapshot_id = _validated(SnapshotSwitch, await _body(request)).snapshot_id
+        snapshot_id = _validated(SnapshotSwitch, await bounded_body(request)).snapshot_id
         switch_to(redis_client, snapshot_id)
         return JSONResponse({"snapshot_id": snapshot_id})
 
