@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from assets.resources import LakehouseResource
-from outscaled.config import Settings, load_settings
+from outscaled.config import Settings, dbt_environment, load_settings
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
@@ -19,6 +19,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
 
     settings = settings or load_settings()
     os.environ["OUTSCALED_HOME"] = str(settings.home)  # dbt's profile and plugin read it in a subprocess
+    os.environ["OUTSCALED_PYTHON"] = dbt_environment(settings)["OUTSCALED_PYTHON"]  # Spark's Elo fold runs it
     return {
         "lakehouse": LakehouseResource.from_settings(settings),
         "dbt": DbtCliResource(project_dir=transforms_project, dbt_executable=DBT_EXECUTABLE,

@@ -8,6 +8,7 @@ itself may be read-only. Production services are configured with environment var
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -95,6 +96,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_LOG_PATH": str(settings.dbt_log_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "OUTSCALED_PYTHON": sys.executable,  # Spark's Elo fold runs this Python (transforms/macros/elo.sql)
     }
 
 

@@ -34,7 +34,8 @@ import polars as pl
 from scipy.stats import poisson
 
 from outscaled.config import PROJECT_ROOT, Settings
-from outscaled.features.live_state import ELO_INITIAL, continue_elo, stage_player_games, stage_team_games
+from outscaled.features.elo import initial_rating
+from outscaled.features.live_state import continue_elo, stage_player_games, stage_team_games
 from outscaled.models.lines import HISTORY as ROLLING_GAMES  # the backtest's line and Poisson baseline window
 from outscaled.online.lifecycle import TREE_VARIABLE, ProcessTreeGuardian, dies_with_this_process
 
@@ -369,7 +370,7 @@ def _ask(client, base_url: str, series: list[dict], stats: list[str], histories:
                         questions.append({"player": name, "stat": stat, "line": line, "map_start": 1,
                                           "map_end": count, "opponent": opponent, "best_of": item["best_of"]})
         a, b = item["teams"]
-        rating_a, rating_b = (elo.get(t.strip().lower(), ELO_INITIAL) for t in (a, b))
+        rating_a, rating_b = (elo.get(t.strip().lower(), initial_rating()) for t in (a, b))
         p_elo_map = 1.0 / (1.0 + 10 ** ((rating_b - rating_a) / 400))
         reply = client.post(f"{base_url}/predict/match", json={"team_a": a, "team_b": b, "best_of": item["best_of"]})
         p_a = reply.json()["p_team_a_series"] if reply.status_code == 200 else None

@@ -3,7 +3,7 @@ that the last dbt build has not seen, recomputing only the players, teams and le
 
 The full rebuild (dbt, transforms/) stays the definition: this module computes the same columns with the same
 rules (the staging keys of stg_player_games/stg_team_games, rolling means and the 20-game EWM of
-macros/features.sql, the Elo fold of int_team_elo.sql, the daily baselines of int_position_baseline_daily.sql),
+macros/features.sql, the Elo rule of int_team_elo.sql (outscaled.features.elo), the daily baselines of int_position_baseline_daily.sql),
 for the touched subjects only, and tests/outscaled/features/test_live_state.py proves the result equal to a
 full rebuild on the same games. Nothing here is written to the lakehouse: the live rows are derived from
 bronze and the last build, and the next full build (the refresh job) supersedes them.
@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import polars as pl
 
+from outscaled.features.elo import Step, initial_rating, rate, team_k_factor
 from outscaled.features.schema import PLAYER_STATS, TEAM_STATS
 
 # dbt_project.yml's vars (the one place they are set), read here as written there
@@ -28,8 +29,6 @@ PLAYER_WINDOWS = (3, 5, 10, 20)
 TEAM_WINDOWS = (5, 10, 20)
 CONCEDED_WINDOWS = (10,)
 CONCEDED_STATS = ("kills", "deaths", "assists", "cs")
-ELO_INITIAL = 1500.0
-ELO_K = 24.0
 
 HISTORY_TABLES = ("gold.player_state_history", "gold.team_state_history", "gold.team_conceded_state_history",
                   "gold.position_baseline_history", "gold.patches")
@@ -213,16 +212,14 @@ def continue_elo(team_games: pl.DataFrame, new_games: set[str], ratings: dict[st
              .sort(["game_start", "game_id"]))
     rows, late = [], []
     current = dict(ratings)
-    for game_id, start, team_1, team_2, winner in games.iter_rows():
+    k_factor, initial = team_k_factor(), initial_rating()
+    for number, (game_id, start, team_1, team_2, winner) in enumerate(games.iter_rows()):
         if any(t in last_built and last_built[t][0] is not None and (start, game_id) < last_built[t]
                for t in (team_1, team_2)):
             late.append(game_id)
-        before_1, before_2 = current.get(team_1, ELO_INITIAL), current.get(team_2, ELO_INITIAL)
         score_1 = 1.0 if winner == team_1 else 0.0 if winner == team_2 else None
-        expected_1 = 1.0 / (1.0 + pow(10.0, (before_2 - before_1) / 400.0))
-        delta = ELO_K * (score_1 - expected_1) if score_1 is not None else 0.0
-        current[team_1], current[team_2] = before_1 + delta, before_2 - delta
-        rows += [(game_id, team_1, before_1 + delta), (game_id, team_2, before_2 - delta)]
+        rated = rate(current, Step(number, score_1, [team_1], [team_2]), k_factor, initial)
+        rows += [(game_id, team_1, rated.before_1 + rated.delta), (game_id, team_2, rated.before_2 - rated.delta)]
     return pl.DataFrame(rows, schema={"game_id": pl.String, "team_key": pl.String, "elo": pl.Float64},
                         orient="row"), late
 

@@ -5,7 +5,8 @@ the newest complete load left them (`outscaled.lakehouse.loads`), never half a l
 `materialized='external'` with `plugin: outscaled_iceberg`: dbt-duckdb writes the model to Parquet, then
 `store()` commits that file's rows to the Iceberg table `<schema>.<model>` as one overwrite snapshot
 (creating the table, or evolving its schema by name, first). Catalog settings come from the one
-environment switch (`outscaled.config`), not from profiles.yml.
+environment switch (`outscaled.config`), not from profiles.yml. The plugin also registers the Elo fold
+(`outscaled.features.elo`) on dbt's connection, which macros/elo.sql calls.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dbt.adapters.duckdb.utils import SourceConfig, TargetConfig
 from pyiceberg.catalog import Catalog
 
 from outscaled.config import load_settings
+from outscaled.features.elo import register_duckdb_functions
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.loads import scan_as_of_cut
 
@@ -57,6 +59,9 @@ class Plugin(BasePlugin):
         external_root = getattr(self.creds, "external_root", None)
         if external_root and "://" not in external_root:
             os.makedirs(external_root, exist_ok=True)  # DuckDB's COPY does not create folders
+
+    def configure_connection(self, conn: Any) -> None:
+        register_duckdb_functions(conn)
 
     @property
     def catalog(self) -> Catalog:

@@ -22,7 +22,7 @@ TOLERANCE = 1e-9  # relative, for floats the two engines compute in a different 
 def dbt_build(home: Path, *args: str) -> subprocess.CompletedProcess:
     """dbt's target and logs go under `home` (as `outscaled` does): tests in other homes do not share them."""
     env = {**os.environ, "OUTSCALED_HOME": str(home), "DBT_TARGET_PATH": str(home / "dbt" / "target"),
-           "DBT_LOG_PATH": str(home / "dbt" / "logs")}
+           "DBT_LOG_PATH": str(home / "dbt" / "logs"), "OUTSCALED_PYTHON": sys.executable}
     env.pop("DAGSTER_HOME", None)
     return subprocess.run([DBT, "build", "--profiles-dir", str(TRANSFORMS), *args], cwd=TRANSFORMS, env=env,
                           capture_output=True, text=True, timeout=600)

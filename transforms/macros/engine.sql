@@ -63,10 +63,7 @@
          else lower(trim({{ team_name }})) end
 {%- endmacro %}
 
-{#
-  Folds: what a sequential computation (Elo) needs from each engine. Lambdas are written `(a, b) -> expr`,
-  which both DuckDB and Spark accept.
-#}
+{# Lists: what the Elo fold's input (macros/elo.sql) needs from each engine. #}
 
 {# The values of `expr` over the group, as one list ordered by `order_by` (a list of expressions). #}
 {% macro ordered_list(expr, order_by) -%}
@@ -80,92 +77,15 @@
     {%- for o in order_by %}'k{{ loop.index }}', {{ o }}, {% endfor %}'v', {{ expr }}))), s -> s.v)
 {%- endmacro %}
 
-{# Left fold: `state` starts at `initial`, then `body` (an expression of `state` and `item`) per element. #}
-{% macro fold(list_expr, initial, state, item, body) -%}
-  {{ adapter.dispatch('fold', 'outscaled')(list_expr, initial, state, item, body) }}
+{# A list of the given expressions. #}
+{% macro list_of(exprs) -%}
+  {{ adapter.dispatch('list_of', 'outscaled')(exprs) }}
 {%- endmacro %}
-{% macro duckdb__fold(list_expr, initial, state, item, body) -%}
-  list_reduce({{ list_expr }}, ({{ state }}, {{ item }}) -> {{ body }}, {{ initial }})
+{% macro duckdb__list_of(exprs) -%}
+  list_value({{ exprs | join(', ') }})
 {%- endmacro %}
-{% macro spark__fold(list_expr, initial, state, item, body) -%}
-  aggregate({{ list_expr }}, {{ initial }}, ({{ state }}, {{ item }}) -> {{ body }})
-{%- endmacro %}
-
-{# A struct from an ordered list of (name, expression) pairs. #}
-{% macro struct_of(fields) -%}
-  {{ adapter.dispatch('struct_of', 'outscaled')(fields) }}
-{%- endmacro %}
-{% macro duckdb__struct_of(fields) -%}
-  struct_pack({% for name, expr in fields %}{{ name }} := {{ expr }}{% if not loop.last %}, {% endif %}{% endfor %})
-{%- endmacro %}
-{% macro spark__struct_of(fields) -%}
-  named_struct({% for name, expr in fields %}'{{ name }}', {{ expr }}{% if not loop.last %}, {% endif %}{% endfor %})
-{%- endmacro %}
-
-{# `body` with `name` bound to the value of `value` (computed once). #}
-{% macro let(name, value, body) -%}
-  {{ adapter.dispatch('let', 'outscaled')(name, value, body) }}
-{%- endmacro %}
-{% macro duckdb__let(name, value, body) -%}
-  list_transform([{{ value }}], {{ name }} -> {{ body }})[1]
-{%- endmacro %}
-{% macro spark__let(name, value, body) -%}
-  transform(array({{ value }}), {{ name }} -> {{ body }})[0]
-{%- endmacro %}
-
-{# Lists are indexed from 1 on every engine here. #}
-{% macro repeated(value, count) -%}
-  {{ adapter.dispatch('repeated', 'outscaled')(value, count) }}
-{%- endmacro %}
-{% macro duckdb__repeated(value, count) -%}
-  repeat([{{ value }}], cast({{ count }} as integer))
-{%- endmacro %}
-{% macro spark__repeated(value, count) -%}
-  array_repeat({{ value }}, cast({{ count }} as int))
-{%- endmacro %}
-
-{% macro item_at(list_expr, index) -%}
-  {{ adapter.dispatch('item_at', 'outscaled')(list_expr, index) }}
-{%- endmacro %}
-{% macro duckdb__item_at(list_expr, index) -%}
-  {{ list_expr }}[{{ index }}]
-{%- endmacro %}
-{% macro spark__item_at(list_expr, index) -%}
-  element_at({{ list_expr }}, {{ index }})
-{%- endmacro %}
-
-{# The list with items replaced: `updates` is a list of (index, value); a later update of the same index wins. #}
-{% macro with_items(list_expr, updates) -%}
-  {{ adapter.dispatch('with_items', 'outscaled')(list_expr, updates) }}
-{%- endmacro %}
-{% macro duckdb__with_items(list_expr, updates) -%}
-  list_transform({{ list_expr }}, (item, position) -> case
-    {%- for index, value in updates | reverse %} when position = {{ index }} then {{ value }}{% endfor %} else item end)
-{%- endmacro %}
-{% macro spark__with_items(list_expr, updates) -%}
-  transform({{ list_expr }}, (item, position) -> case
-    {%- for index, value in updates | reverse %} when position + 1 = {{ index }} then {{ value }}{% endfor %} else item end)
-{%- endmacro %}
-
-{% macro empty_struct_list(fields) -%}
-  {{ adapter.dispatch('empty_struct_list', 'outscaled')(fields) }}
-{%- endmacro %}
-{% macro duckdb__empty_struct_list(fields) -%}
-  cast([] as struct({% for name, type in fields %}{{ name }} {{ type | replace('string', 'varchar') }}{% if not loop.last %}, {% endif %}{% endfor %})[])
-{%- endmacro %}
-{% macro spark__empty_struct_list(fields) -%}
-  cast(array() as array<struct<{% for name, type in fields %}{{ name }}: {{ type }}{% if not loop.last %}, {% endif %}{% endfor %}>>)
-{%- endmacro %}
-
-{# One row per list element (in a select list). #}
-{% macro explode(list_expr) -%}
-  {{ adapter.dispatch('explode', 'outscaled')(list_expr) }}
-{%- endmacro %}
-{% macro duckdb__explode(list_expr) -%}
-  unnest({{ list_expr }})
-{%- endmacro %}
-{% macro spark__explode(list_expr) -%}
-  explode({{ list_expr }})
+{% macro spark__list_of(exprs) -%}
+  array({{ exprs | join(', ') }})
 {%- endmacro %}
 
 {# A bronze table as the newest complete load left it (outscaled/lakehouse/loads.py). DuckDB's sources go
