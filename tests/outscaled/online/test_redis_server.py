@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from outscaled.config import load_settings
-from outscaled.online.lifecycle import alive
+from outscaled.online.lifecycle import TREE_VARIABLE, alive, marked
 from outscaled.online.redis_server import Supervisor, start_embedded, stop_embedded
 from tests.conftest import environment
 
@@ -75,3 +75,13 @@ def test_two_supervisors_restart_a_killed_server_once(settings):
         servers = _servers(settings.home)
         assert one.restarts + two.restarts == 1
         assert len(servers) == 1 and servers != [first]
+
+
+def test_the_server_keeps_the_process_tree_token_a_guardian_finds_it_by(settings):
+    """redis-server rewrites its process title over its environment unless told not to: a guardian sweeping
+    for its token (outscaled.online.lifecycle.marked) must still find the server."""
+    token = f"redis-test-{os.getpid()}"
+    with environment(**{TREE_VARIABLE: token}):
+        start_embedded(settings)
+    [server] = _servers(settings.home)
+    assert marked(token) == [server]
