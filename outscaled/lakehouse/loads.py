@@ -135,16 +135,22 @@ def unfinished_files(catalog: Catalog, ingested_checksums: set[str]) -> list[Pen
 def scan_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] = ("*",)) -> pa.Table:
     """A table's rows as readers must see them: bronze at the newest complete load, dbt's marts at the newest
     recorded build, any other table as it is now."""
+    return batches_as_of_cut(catalog, identifier, columns).read_all()
+
+
+def batches_as_of_cut(catalog: Catalog, identifier: str, columns: tuple[str, ...] = ("*",)) -> pa.RecordBatchReader:
+    """`scan_as_of_cut`'s rows as a stream of record batches, for a reader that need not hold them all at once
+    (dbt's DuckDB sources: memory then grows with a batch, not with the table)."""
     table = catalog.load_table(identifier)
     pinned, snapshot_id = reader_snapshot(catalog, identifier)
     if not pinned:
-        return table.scan(selected_fields=columns).to_arrow()
+        return table.scan(selected_fields=columns).to_arrow_batch_reader()
     if snapshot_id is None:
         schema = table.schema()
         if columns != ("*",):
             schema = schema.select(*columns)
-        return schema.as_arrow().empty_table()
-    return table.scan(selected_fields=columns, snapshot_id=snapshot_id).to_arrow()
+        return pa.RecordBatchReader.from_batches(schema.as_arrow(), [])
+    return table.scan(selected_fields=columns, snapshot_id=snapshot_id).to_arrow_batch_reader()
 
 
 def reader_snapshot(catalog: Catalog, identifier: str, cut: Cut | None | str = "read",
