@@ -97,7 +97,18 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.dbt_log_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "OUTSCALED_PYTHON": sys.executable,  # Spark's Elo fold runs this Python (transforms/macros/elo.sql)
+        "OUTSCALED_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
     }
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for dbt (profiles.yml): OUTSCALED_DUCKDB_MEMORY_LIMIT (e.g. "12GB"), else half of
+    this machine's memory, so that the build spills to disk before the process outgrows the machine."""
+    configured = _env("OUTSCALED_DUCKDB_MEMORY_LIMIT", None)
+    if configured:
+        return configured
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, total // 2 // 2**20)}MiB"
 
 
 def _switch(name: str, default: str) -> bool:

@@ -35,3 +35,22 @@ def test_first_game_of_a_player_has_no_history(built_catalog):
     first = features.sort("game_start").group_by("player_key").first()
     assert (first["games_played"] == 0).all()
     assert first["kills_avg_10"].null_count() == first.height
+
+
+def test_duckdb_runs_under_the_memory_limit_outscaled_sets(tmp_path):
+    """profiles.yml gives DuckDB OUTSCALED_DUCKDB_MEMORY_LIMIT (dbt_environment: half the machine unless set),
+    so a large build spills to disk instead of outgrowing the machine with DuckDB's own 80% default."""
+    import os
+    import subprocess
+
+    from outscaled.config import dbt_environment, load_settings
+    from tests.conftest import environment
+    from tests.transforms.helpers import DBT, TRANSFORMS
+
+    with environment(OUTSCALED_HOME=str(tmp_path), OUTSCALED_DUCKDB_MEMORY_LIMIT="1536MiB"):
+        env = {**os.environ, **dbt_environment(load_settings())}
+    shown = subprocess.run([DBT, "show", "--profiles-dir", str(TRANSFORMS), "--inline",
+                            "select current_setting('memory_limit') as memory_limit", "--output", "json"],
+                           cwd=TRANSFORMS, env=env, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    assert '"memory_limit": "1.5 GiB"' in shown.stdout
