@@ -162,9 +162,9 @@ def _type_columns(frame: pl.DataFrame, name: str, date_order: DateOrder | None
     the value is fine): a value that cannot be typed becomes null and names itself.
 
     In three selects, each expression written once: the text; each number read from its text; the typed
-    values and the problems from those. Planning one select where each number appears in several expressions
-    cost ~0.2 ms per row-free column and check (most of a small file's ingestion), and polars' common
-    subexpression search was what made it bearable."""
+    values and the problems from those. One select in which each number appeared in several expressions had
+    polars search it for common subexpressions, and that was most of a file's ingestion (a 5,784-row file:
+    1.03 s, now 0.19 s)."""
     present = [c for c in CANONICAL_ORDER if c in frame.columns]
     # Values that arrive typed (numbers and timestamps of an events file) are taken as they are, exactly as
     # their text would be read; everything else is read from its text.
