@@ -65,6 +65,11 @@ class Settings:
         return self.home / "landing"
 
     @property
+    def read_cache_dir(self) -> Path:
+        """Table reads kept between processes (outscaled.lakehouse.snapshot_reads): derived, safe to delete."""
+        return self.home / "cache" / "reads"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 

@@ -99,9 +99,10 @@ def append_missing(table: Table, definition: TableDefinition, rows: pl.DataFrame
 
 def stored_keys(table: Table, columns: tuple[str, ...], unique_by: str | None = None) -> pl.DataFrame:
     """The distinct `columns` of `table`'s current snapshot (one row per `unique_by` when given), read again
-    only where the table grew since this process last read them (outscaled.lakehouse.snapshot_reads)."""
+    only where the table grew since this process, or an earlier one on this home, last read them
+    (outscaled.lakehouse.snapshot_reads keeps this read on disk)."""
     snapshot = table.current_snapshot()
     if snapshot is None:
         return read_table(table, columns)
-    frame = read_at(table, snapshot.snapshot_id, columns)[0]
-    return frame.unique(unique_by, keep="first") if unique_by else frame.unique()
+    distinct_by = (unique_by,) if unique_by else columns
+    return read_at(table, snapshot.snapshot_id, columns, distinct_by=distinct_by, persist=True)[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyiceberg.catalog import Catalog, load_catalog
 
 from outscaled.config import Settings
+from outscaled.lakehouse.snapshot_reads import keep_reads_in
 
 NAMESPACES = ("bronze", "silver", "gold")
 
@@ -20,6 +21,7 @@ def open_catalog(settings: Settings) -> Catalog:
     else:
         properties = {"type": "rest", "uri": settings.catalog_uri, "warehouse": settings.warehouse}
     catalog = load_catalog(settings.catalog_name, **properties)
+    keep_reads_in(settings.read_cache_dir)
     for namespace in NAMESPACES:
         catalog.create_namespace_if_not_exists(namespace)
     return catalog
