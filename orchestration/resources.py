@@ -19,8 +19,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
 
     settings = settings or load_settings()
     os.environ["OUTSCALED_HOME"] = str(settings.home)  # dbt's profile and plugin read it in a subprocess
+    for_dbt = dbt_environment(settings)
     for name in ("OUTSCALED_PYTHON", "OUTSCALED_DUCKDB_MEMORY_LIMIT"):  # read by dbt's profile and macros
-        os.environ[name] = dbt_environment(settings)[name]
+        os.environ[name] = for_dbt[name]
     return {
         "lakehouse": LakehouseResource.from_settings(settings),
         "dbt": DbtCliResource(project_dir=transforms_project, dbt_executable=DBT_EXECUTABLE,
