@@ -23,6 +23,9 @@ class Suite:
     columns: list[str]  # only these are read from the table
     expectations: Callable[[], list]
     prepare: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame
+    # Set where every expectation is about one game's rows: the check then validates the games written since
+    # the snapshot it last passed on, with all their stored rows (outscaled.lakehouse.increments).
+    game_key: str | None = None
 
 
 def _rows_per_game(frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,10 +100,10 @@ SUITES: dict[str, Suite] = {
     "bronze.player_games": Suite(
         "bronze_player_games", "bronze.player_games",
         ["game_id", "side", "position", "player_name", "league", "date", "kills", "deaths", "assists", "team_kills"],
-        _bronze_players, _rows_per_game),
+        _bronze_players, _rows_per_game, game_key="game_id"),
     "bronze.team_games": Suite(
         "bronze_team_games", "bronze.team_games", ["game_id", "side", "result", "game_length", "date"],
-        _bronze_teams, _rows_per_game),
+        _bronze_teams, _rows_per_game, game_key="game_id"),
     "silver.series": Suite("silver_series", "silver.series", ["series_id", "best_of", "maps_played", "series_start"],
                            _series),
     "gold.player_features": Suite(

@@ -77,6 +77,14 @@ def only_appends_between(table: Table, older: int, newer: int) -> bool:
     return snapshot is not None
 
 
+def is_ancestor(table: Table, older: int, newer: int) -> bool:
+    """Whether `older` is `newer` or one of its ancestors in `table`'s lineage."""
+    snapshot = table.snapshot_by_id(newer)
+    while snapshot is not None and snapshot.snapshot_id != older:
+        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    return snapshot is not None
+
+
 def _distinct(rows: pl.DataFrame, distinct_by: tuple[str, ...] | None) -> pl.DataFrame:
     return rows.unique(list(distinct_by), keep="first", maintain_order=True) if distinct_by else rows
 
