@@ -15,6 +15,7 @@ from datetime import datetime
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, In, LessThan
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.table import Table
@@ -43,13 +44,18 @@ def rows_of_games_written_between(table: Table, older: int, newer: int, columns:
     if not tasks:
         return schema.select(*columns).as_arrow().empty_table()
     written = pl.from_arrow(ArrowScan(table.metadata, table.io, schema, AlwaysTrue()).to_table(tasks))
-    games = written[key].drop_nulls().unique().to_list()
-    where: BooleanExpression = In(key, games)
+    # The partitions the games were written to select the files (pyiceberg prunes by partition); the games
+    # select the rows in Arrow, batch by batch: an IN of thousands of keys pushed into pyiceberg's reader is
+    # rebound and translated for every file (36 s against 4.8 s for a whole read, 324 files at 5x).
+    where: BooleanExpression = AlwaysTrue()
     if written["league"].null_count() == 0:
-        where = And(where, In("league", written["league"].unique().to_list()))
+        where = In("league", written["league"].unique().to_list())
     if written["date"].null_count() == 0:
         first, last = written["date"].min(), written["date"].max()
         where = And(where, And(GreaterThanOrEqual("date", datetime(first.year, 1, 1).isoformat()),
                                LessThan("date", datetime(last.year + 1, 1, 1).isoformat())))
-    return table.scan(row_filter=where, snapshot_id=newer, selected_fields=columns).to_arrow()
-
+    games = pa.array(written[key].drop_nulls().unique().to_list(), pa.string())
+    read = tuple(dict.fromkeys((*columns, key)))
+    reader = table.scan(row_filter=where, snapshot_id=newer, selected_fields=read).to_arrow_batch_reader()
+    kept = [batch.filter(pc.is_in(batch.column(key), value_set=games)) for batch in reader]
+    return pa.Table.from_batches(kept, schema=reader.schema).select(list(columns))
