@@ -1,5 +1,6 @@
 """Win model on all of ../shared/data: walk-forward over months, the LightGBM win model against team Elo alone
 and roster (player) Elo alone, on the same games (one row per game, series starting in the scored months).
+Roster Elo is the served one: the lineup each team fielded in its last game before the series.
 
 Every month is scored by a model trained on the games that started before the month, like the backtest
 (outscaled.models.backtest), but for the win model only. Ingests and builds dbt (DuckDB) in a scratch home
@@ -25,7 +26,6 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = (ROOT / ".." / "shared" / "data").resolve()
-ROSTER = ["roster_elo", "opponent_roster_elo", "roster_elo_diff"]
 
 
 def build(home: Path, data: Path, dbt_vars: str | None) -> None:
@@ -40,21 +40,13 @@ def build(home: Path, data: Path, dbt_vars: str | None) -> None:
                    env={**os.environ, "OUTSCALED_DBT_TARGET": "duckdb"}, check=True)
 
 
-def win_matrix(games: pl.DataFrame) -> np.ndarray:
-    """The served win-model row (outscaled.features.rows) plus the experimental roster-Elo columns, which the
-    service does not serve (they need the series' starters)."""
-    from outscaled.features.rows import team_matrix
-
-    roster = games.select([pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in ROSTER]).to_numpy()
-    return np.hstack([team_matrix(games), roster])
-
-
 def elo_p(diff: pl.Series) -> np.ndarray:
     """1 / (1 + 10^(-diff / 400)); 0.5 where a rating is missing."""
     return 1.0 / (1.0 + 10.0 ** (-diff.cast(pl.Float64).fill_null(0.0).to_numpy() / 400.0))
 
 
 def walk_forward(teams: pl.DataFrame, first: datetime, last: datetime) -> pl.DataFrame:
+    from outscaled.features.rows import team_matrix
     from outscaled.features.schema import TEAM_FEATURES, one_row_per_game
     from outscaled.models.estimators import train_win_model
 
@@ -66,12 +58,12 @@ def walk_forward(teams: pl.DataFrame, first: datetime, last: datetime) -> pl.Dat
         train = games.filter(pl.col("game_start") < month)
         test = games.filter((pl.col("series_start") >= month) & (pl.col("series_start") < next_month))
         if not test.is_empty():
-            model = train_win_model(win_matrix(train), train["target_result"].cast(pl.Float64).to_numpy(),
-                                    [*TEAM_FEATURES, *ROSTER])
+            model = train_win_model(team_matrix(train), train["target_result"].cast(pl.Float64).to_numpy(),
+                                    TEAM_FEATURES)
             scored.append(pl.DataFrame({
                 "month": [f"{month:%Y-%m}"] * test.height, "outcome": test["target_result"].cast(pl.Float64),
-                "lightgbm": model.predict(win_matrix(test)), "team_elo": elo_p(test["elo_diff"]),
-                "roster_elo": elo_p(test["roster_elo_diff"]),
+                "lightgbm": model.predict(team_matrix(test)), "team_elo": elo_p(test["elo_diff"]),
+                "roster_elo": elo_p(test["roster_elo_diff"].fill_nan(None)),
                 "has_roster": test["roster_elo_diff"].is_not_null()}))
         month = next_month
     return pl.concat(scored)

@@ -177,7 +177,8 @@ async def curve(request: Request, predictor: Predictor) -> Response:
 
 async def match(request: Request, predictor: Predictor) -> Response:
     asked = parse_match(await bounded_body(request))
-    answer = predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side)
+    answer = predictor.match(asked.team_a, asked.team_b, asked.best_of, asked.team_a_side, league=asked.league,
+                             patch=asked.patch, playoffs=asked.playoffs)
     log_rows = getattr(request.app.state, "prediction_log", None)
     if log_rows is not None:
         caller = getattr(request.state, "caller", None)

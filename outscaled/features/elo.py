@@ -39,6 +39,11 @@ def team_k_factor() -> float:
     return float(_project_vars()["elo_k_factor"])
 
 
+def player_k_factor() -> float:
+    """K of roster Elo (the dbt project's `player_elo_k_factor`)."""
+    return float(_project_vars()["player_elo_k_factor"])
+
+
 def expected_score(rating: float, opponent_rating: float) -> float:
     """Probability that a team rated `rating` beats one rated `opponent_rating`."""
     return 1.0 / (1.0 + 10.0 ** ((opponent_rating - rating) / 400.0))

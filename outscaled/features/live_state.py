@@ -3,13 +3,14 @@ that the last dbt build has not seen, recomputing only the players, teams and le
 
 The full rebuild (dbt, transforms/) stays the definition: this module computes the same columns with the same
 rules (the staging keys of stg_player_games/stg_team_games, rolling means and the 20-game EWM of
-macros/features.sql, the Elo rule of int_team_elo.sql (outscaled.features.elo), the daily baselines of int_position_baseline_daily.sql),
+macros/features.sql, the Elo rule of int_team_elo.sql and int_player_elo.sql (outscaled.features.elo), the daily
+baselines of int_position_baseline_daily.sql),
 for the touched subjects only, and tests/outscaled/features/test_live_state.py proves the result equal to a
 full rebuild on the same games. Nothing here is written to the lakehouse: the live rows are derived from
 bronze and the last build, and the next full build (the refresh job) supersedes them.
 
-Elo is a fold over every game in time order; the update continues it from each team's rating after its last
-built game. That is exact when the new games are later than every built game of their teams; a late game
+Elo is a fold over every game in time order; the update continues it from each team's (and, for roster Elo,
+each player's) rating after its last built game. That is exact when the new games are later than every built game of their teams; a late game
 (older than a team's last built one) is reported in `LiveState.late_games`, and the ratings of those teams are
 then approximate until the next full build.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import polars as pl
 
-from outscaled.features.elo import Step, initial_rating, rate, team_k_factor
+from outscaled.features.elo import Step, initial_rating, player_k_factor, rate, team_k_factor
 from outscaled.features.schema import PLAYER_STATS, TEAM_STATS
 
 # dbt_project.yml's vars (the one place they are set), read here as written there
@@ -146,27 +147,30 @@ def _rolling_state(frame: pl.DataFrame, stats: tuple[str, ...] | list[str], by: 
     return lagged.with_columns(columns).drop(helpers)
 
 
-def player_histories(staged: pl.DataFrame) -> pl.DataFrame:
+def player_histories(staged: pl.DataFrame, elo: pl.DataFrame) -> pl.DataFrame:
     """gold.player_state_history's rows of the players in `staged` (all their games)."""
     ordered = staged.sort(["player_key", "game_start", "game_id"]).with_columns(
         pl.int_range(1, pl.len() + 1).over("player_key").cast(pl.Int64).alias("games_played"))
     state = _rolling_state(ordered, PLAYER_STATS, ["player_key"], PLAYER_WINDOWS)
+    state = state.join(elo, on=["game_id", "player_key"], how="left")
     return state.select("player_key", "player_name", "team_key", "team_name", "position", "league",
                         pl.col("game_start").alias("last_game_start"), "games_played",
                         *[f"{s}_{w}" for s in PLAYER_STATS for w in (*[f"avg_{x}" for x in PLAYER_WINDOWS], "ewm")],
-                        pl.col("game_id").alias("last_game_id"))
+                        "elo", pl.col("game_id").alias("last_game_id"))
 
 
-def team_histories(team_games: pl.DataFrame, elo: pl.DataFrame) -> pl.DataFrame:
-    """gold.team_state_history's rows of the teams in `team_games`; `elo` holds (game_id, team_key, elo)."""
+def team_histories(team_games: pl.DataFrame, elo: pl.DataFrame, roster_elo: pl.DataFrame) -> pl.DataFrame:
+    """gold.team_state_history's rows of the teams in `team_games`; `elo` holds (game_id, team_key, elo),
+    `roster_elo` (game_id, team_key, roster_elo)."""
     ordered = team_games.sort(["team_key", "game_start", "game_id"]).with_columns(
         pl.int_range(1, pl.len() + 1).over("team_key").cast(pl.Int64).alias("games_played"))
     state = _rolling_state(ordered, TEAM_STATS, ["team_key"], TEAM_WINDOWS)
-    state = state.join(elo, on=["game_id", "team_key"], how="left")
+    state = state.join(elo, on=["game_id", "team_key"], how="left").join(roster_elo, on=["game_id", "team_key"],
+                                                                       how="left")
     return state.select("team_key", "team_name", "league", pl.col("game_start").alias("last_game_start"),
                         "games_played",
                         *[f"{s}_{w}" for s in TEAM_STATS for w in (*[f"avg_{x}" for x in TEAM_WINDOWS], "ewm")],
-                        "elo", pl.col("game_id").alias("last_game_id"))
+                        "elo", "roster_elo", pl.col("game_id").alias("last_game_id"))
 
 
 def conceded_histories(team_games: pl.DataFrame, players: pl.DataFrame) -> pl.DataFrame:
@@ -224,6 +228,52 @@ def continue_elo(team_games: pl.DataFrame, new_games: set[str], ratings: dict[st
                         orient="row"), late
 
 
+def starters(team_1: str, team_2: str, players: list[tuple[str, str, str]]) -> tuple[list[str], list[str]]:
+    """int_roster_starters.sql: each side's (up to five) starters in (position, player_key) order, from a game's
+    (team_key, position, player_key) player rows; a player row's team that is neither team is the other side
+    when the game's player rows name exactly two teams."""
+    named: dict[str, list[tuple[str, str]]] = {}
+    for team_key, position, player_key in players:
+        named.setdefault(team_key, []).append((position, player_key))
+    slots = {team_1: 1, team_2: 2}
+    direct = [slots[k] for k in named if k in slots]
+    sides: dict[int, list[tuple[str, str]]] = {1: [], 2: []}
+    for key, rows in named.items():
+        slot = slots.get(key) or (3 - direct[0] if len(named) == 2 and len(direct) == 1 else None)
+        if slot is not None:
+            sides[slot] += rows
+    return ([p for _, p in sorted(sides[1])][:5], [p for _, p in sorted(sides[2])][:5])
+
+
+def continue_roster_elo(team_games: pl.DataFrame, players: pl.DataFrame, new_games: set[str],
+                        ratings: dict[str, float]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """int_player_elo's fold continued over the new games in time order from `ratings` (each player's rating
+    after their last built game): (game_id, team_key, roster_elo) of each side of a rated game, and (game_id,
+    player_key, elo) of every player of a new game who has a rating after it (gold.player_state_history.elo)."""
+    games = (team_games.filter(pl.col("game_id").is_in(list(new_games)))
+             .select("game_id", "game_start", "team_1", "team_2", "winner").unique("game_id")
+             .sort(["game_start", "game_id"]))
+    rows_of: dict[str, list[tuple[str, str, str]]] = {}
+    for game_id, team_key, position, player_key in (players.filter(pl.col("game_id").is_in(list(new_games)))
+                                                    .select("game_id", "team_key", "position", "player_key")
+                                                    .iter_rows()):
+        rows_of.setdefault(game_id, []).append((team_key, position, player_key))
+    current = dict(ratings)
+    k_factor, initial = player_k_factor(), initial_rating()
+    rosters, player_rows = [], []
+    for number, (game_id, _, team_1, team_2, winner) in enumerate(games.iter_rows()):
+        members_1, members_2 = starters(team_1, team_2, rows_of.get(game_id, []))
+        if members_1 and members_2:
+            score_1 = 1.0 if winner == team_1 else 0.0 if winner == team_2 else None
+            rated = rate(current, Step(number, score_1, members_1, members_2), k_factor, initial)
+            rosters += [(game_id, team_1, rated.before_1 + rated.delta), (game_id, team_2, rated.before_2 - rated.delta)]
+        player_rows += [(game_id, p, current[p]) for _, _, p in rows_of.get(game_id, []) if p in current]
+    return (pl.DataFrame(rosters, schema={"game_id": pl.String, "team_key": pl.String, "roster_elo": pl.Float64},
+                         orient="row"),
+            pl.DataFrame(player_rows, schema={"game_id": pl.String, "player_key": pl.String, "elo": pl.Float64},
+                         orient="row"))
+
+
 # --- the update ---------------------------------------------------------------------------------------
 def live_update(built: dict[str, pl.DataFrame], bronze_players: pl.DataFrame, bronze_teams: pl.DataFrame
                 ) -> LiveState:
@@ -246,10 +296,16 @@ def live_update(built: dict[str, pl.DataFrame], bronze_players: pl.DataFrame, br
     teams = sorted(set(new_teams["team_key"].to_list()))
     leagues = sorted(set(new_players["league"].drop_nulls().to_list()))
 
-    touched = staged_players.filter(pl.col("player_key").is_in(players))
     history = built["gold.player_state_history"]
+    latest_players = history.sort(["player_key", "last_game_start", "last_game_id"]).group_by("player_key").last()
+    player_ratings = {k: v for k, v in zip(latest_players["player_key"], latest_players["elo"]) if v is not None}
+    new_rosters, new_player_elo = continue_roster_elo(staged_teams, staged_players, new_games, player_ratings)
+    touched = staged_players.filter(pl.col("player_key").is_in(players))
+    built_player_elo = history.select(pl.col("last_game_id").alias("game_id"), "player_key", "elo")
     tables["gold.player_state_history"] = pl.concat(
-        [history.filter(~pl.col("player_key").is_in(players)), player_histories(touched).select(history.columns)],
+        [history.filter(~pl.col("player_key").is_in(players)),
+         player_histories(touched, pl.concat([built_player_elo, new_player_elo], how="vertical_relaxed"))
+         .select(history.columns)],
         how="vertical_relaxed")
 
     team_history = built["gold.team_state_history"]
@@ -258,10 +314,12 @@ def live_update(built: dict[str, pl.DataFrame], bronze_players: pl.DataFrame, br
     last_built = {k: (s, g) for k, s, g in zip(latest["team_key"], latest["last_game_start"], latest["last_game_id"])}
     new_elo, late = continue_elo(staged_teams, new_games, ratings, last_built)
     built_elo = team_history.select(pl.col("last_game_id").alias("game_id"), "team_key", "elo")
+    built_rosters = team_history.select(pl.col("last_game_id").alias("game_id"), "team_key", "roster_elo")
     team_games = staged_teams.filter(pl.col("team_key").is_in(teams))
     tables["gold.team_state_history"] = pl.concat(
         [team_history.filter(~pl.col("team_key").is_in(teams)),
-         team_histories(team_games, pl.concat([built_elo, new_elo])).select(team_history.columns)],
+         team_histories(team_games, pl.concat([built_elo, new_elo]),
+                        pl.concat([built_rosters, new_rosters], how="vertical_relaxed")).select(team_history.columns)],
         how="vertical_relaxed")
     conceded = built["gold.team_conceded_state_history"]
     tables["gold.team_conceded_state_history"] = pl.concat(

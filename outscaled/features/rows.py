@@ -131,10 +131,12 @@ def _context_from_gold(frame: pl.DataFrame) -> Context:
 
 @dataclass
 class TeamInputs:
-    """Per row: a team's and its opponent's side (TEAM_SIDE), games played and last game; its side of the map
-    (1 blue, 0 red, NaN unknown)."""
+    """Per row: a team's and its opponent's side (TEAM_SIDE) and roster Elo (NaN unknown), games played and last
+    game; its side of the map (1 blue, 0 red, NaN unknown)."""
     team: np.ndarray
     opponent: np.ndarray
+    roster_elo: np.ndarray
+    opponent_roster_elo: np.ndarray
     games_played: np.ndarray
     opponent_games_played: np.ndarray
     last_game_start: np.ndarray
@@ -161,6 +163,9 @@ def team_rows(inputs: TeamInputs, context: Context) -> np.ndarray:
     rows[:, _T["elo"]] = inputs.team[:, -1]
     rows[:, _T["opponent_elo"]] = inputs.opponent[:, -1]
     rows[:, _T["elo_diff"]] = inputs.team[:, -1] - inputs.opponent[:, -1]
+    rows[:, _T["roster_elo"]] = inputs.roster_elo
+    rows[:, _T["opponent_roster_elo"]] = inputs.opponent_roster_elo
+    rows[:, _T["roster_elo_diff"]] = np.asarray(inputs.roster_elo, dtype=float) - inputs.opponent_roster_elo
     rows[:, _T["is_blue"]] = inputs.is_blue
     return rows
 
@@ -169,6 +174,7 @@ def team_inputs_from_gold(frame: pl.DataFrame) -> tuple[TeamInputs, Context]:
     side = frame["side"].to_list()
     inputs = TeamInputs(
         team=_block(frame, TEAM_SIDE), opponent=_block(frame, [f"opponent_{c}" for c in TEAM_SIDE]),
+        roster_elo=_block(frame, ["roster_elo"])[:, 0], opponent_roster_elo=_block(frame, ["opponent_roster_elo"])[:, 0],
         games_played=_block(frame, ["games_played"])[:, 0],
         opponent_games_played=_block(frame, ["opponent_games_played"])[:, 0],
         last_game_start=_epochs(frame, "last_game_start"),

@@ -38,10 +38,10 @@ TEAM_NUMERIC = [
     *TEAM_STATE,
     *[f"opponent_{c}" for c in TEAM_STATE],
     "elo", "opponent_elo", "elo_diff",
+    # Roster Elo (int_player_elo.sql): the mean player rating of the lineup each team fielded in its last game,
+    # ratings that follow players across transfers and rebrands, where team Elo restarts.
+    "roster_elo", "opponent_roster_elo", "roster_elo_diff",
 ]
-# gold.team_features also carries roster Elo (int_player_elo.sql: player ratings, which survive transfers and
-# rebrands). The served win model does not read it yet: it is the rating of the series' own starters, which
-# a request before the series does not know (benchmarks/win_model.py measures it as an experiment).
 TEAM_FEATURES = TEAM_NUMERIC + ["is_blue"]
 
 

@@ -87,7 +87,7 @@ def new_team(name: str, suggestions: list[str]) -> dict[str, Any]:
     """The value of a team with no game on record: the initial rating, no form (as the features of a team's
     first game); `suggestions` are the close names a user may have meant."""
     return {"team_key": name.strip().lower(), "team_name": name, "league": None, "elo": initial_rating(),
-            "games_played": 0, "last_game": float("nan"), "side": [float("nan")] * (len(TEAM_SIDE) - 1)
+            "roster_elo": float("nan"), "games_played": 0, "last_game": float("nan"), "side": [float("nan")] * (len(TEAM_SIDE) - 1)
             + [initial_rating()], "conceded": {}, "new": True, "suggestions": suggestions}
 
 

@@ -423,14 +423,13 @@ class Predictor:
 
     # --- win probabilities ---------------------------------------------------------------------------
     def _map_win_probabilities(self, teams: list[dict], opponents: list[dict], best_of: list[int],
-                               resolved_league: list[str | None], now: datetime,
+                               patch: list[str | None], playoffs: list[bool], now: datetime,
                                sides: list[float] | None = None) -> np.ndarray:
         """P(team wins map 1 against opponent), one win-model call for all pairings, each pairing seen from
         both teams (the model is not symmetric by construction). A side not given is averaged over both."""
         if not teams:
             return np.empty(0)
         bundle = self.models.bundles[self._serving("win")]
-        meta = self.store.meta()
         n = len(teams)
         sides = sides if sides is not None else [np.nan] * n
         pairs, side_of, owner = [], [], []
@@ -439,27 +438,36 @@ class Predictor:
                 pairs += [(teams[j], opponents[j]), (opponents[j], teams[j])]
                 side_of += [blue, 1.0 - blue]
                 owner += [j, j]
-        patches = meta.get("patches") or {}
-        as_of = epoch_seconds(meta["as_of"]) if meta.get("as_of") else epoch_seconds(now)
-        league_patch = meta.get("league_patch") or {}
-        inputs = TeamInputs(
-            team=np.array([a["side"] for a, _ in pairs], dtype=float),
-            opponent=np.array([b["side"] for _, b in pairs], dtype=float),
-            games_played=np.array([a.get("games_played") or 0 for a, _ in pairs], dtype=float),
-            opponent_games_played=np.array([b.get("games_played") or 0 for _, b in pairs], dtype=float),
-            last_game_start=np.array([a.get("last_game") for a, _ in pairs], dtype=float),
-            is_blue=np.array(side_of))
-        first_seen = [patches.get(league_patch.get(resolved_league[j]), np.nan) for j in owner]
-        context = Context(
-            as_of=np.full(len(pairs), as_of), map_number=np.ones(len(pairs)),
-            best_of=np.array([best_of[j] for j in owner], dtype=float), playoffs=np.zeros(len(pairs)),
-            patch_first_seen=np.array(first_seen, dtype=float))
-        p = bundle.win.predict(team_rows(inputs, context))
+        rows = self.win_rows([a for a, _ in pairs], [b for _, b in pairs], [best_of[j] for j in owner],
+                             [patch[j] for j in owner], [playoffs[j] for j in owner], side_of, now)
+        p = bundle.win.predict(rows)
         seen_from_team = (p[0::2] + 1 - p[1::2]) / 2  # per pairing and side
         totals, counts = np.zeros(n), np.zeros(n)
         np.add.at(totals, owner[0::2], seen_from_team)
         np.add.at(counts, owner[0::2], 1)
         return totals / counts
+
+    def win_rows(self, teams: list[dict], opponents: list[dict], best_of: list[int], patch: list[str | None],
+                 playoffs: list[bool], is_blue: list[float], now: datetime) -> np.ndarray:
+        """Win-model rows of map 1 (outscaled.features.rows.team_rows) of each team against its opponent, from
+        their snapshot values and what the request says; a patch with no game yet counts as new (0 days)."""
+        meta = self.store.meta()
+        patches = meta.get("patches") or {}
+        as_of = epoch_seconds(meta["as_of"]) if meta.get("as_of") else epoch_seconds(now)
+        inputs = TeamInputs(
+            team=np.array([a["side"] for a in teams], dtype=float),
+            opponent=np.array([b["side"] for b in opponents], dtype=float),
+            roster_elo=np.array([_roster_elo(a) for a in teams], dtype=float),
+            opponent_roster_elo=np.array([_roster_elo(b) for b in opponents], dtype=float),
+            games_played=np.array([a.get("games_played") or 0 for a in teams], dtype=float),
+            opponent_games_played=np.array([b.get("games_played") or 0 for b in opponents], dtype=float),
+            last_game_start=np.array([a.get("last_game") for a in teams], dtype=float),
+            is_blue=np.array(is_blue, dtype=float))
+        context = Context(
+            as_of=np.full(len(teams), as_of), map_number=np.ones(len(teams)),
+            best_of=np.array(best_of, dtype=float), playoffs=np.array(playoffs, dtype=float),
+            patch_first_seen=np.array([patches.get(x, as_of) if x else np.nan for x in patch], dtype=float))
+        return team_rows(inputs, context)
 
     def _p_map_for(self, resolved: list[Resolved], now: datetime) -> list[float]:
         """P(the player's team wins a map) where the opponent is named and a win model serves; else 0.5."""
@@ -469,12 +477,16 @@ class Predictor:
             wins = self._map_win_probabilities([resolved[j].team for j in paired],
                                                [resolved[j].opponent for j in paired],
                                                [resolved[j].best_of for j in paired],
-                                               [resolved[j].league for j in paired], now)
+                                               [resolved[j].patch for j in paired],
+                                               [resolved[j].playoffs for j in paired], now)
             for j, p in zip(paired, wins):
                 p_map[j] = float(p)
         return p_map
 
-    def match(self, team_a: str, team_b: str, best_of: int, team_a_side: str | None = None) -> dict[str, Any]:
+    def match(self, team_a: str, team_b: str, best_of: int, team_a_side: str | None = None, *,
+              league: str | None = None, patch: str | None = None, playoffs: bool | None = None) -> dict[str, Any]:
+        """Team a against team b in a best-of series; the league (default team a's), its patch (default the
+        league's latest) and the stage (default regular season) as the request says, else assumed and said so."""
         self._serving("win")
         snapshot = self.store.snapshot_id()
         values = self.store.read_values(snapshot, [("t", normalise(team_a)), ("t", normalise(team_b))])
@@ -483,13 +495,19 @@ class Predictor:
             if payload is None:
                 raise NotFound(f"unknown team '{echo(given)}'", self.store.closest_teams(given))
         side = {"blue": 1.0, "red": 0.0, None: np.nan}[team_a_side]
-        p_map = float(self._map_win_probabilities([a], [b], [best_of], [a.get("league")], self.clock(), [side])[0])
+        league = league or a.get("league")
+        patch = patch or (self.store.meta().get("league_patch") or {}).get(league)
+        p_map = float(self._map_win_probabilities([a], [b], [best_of], [patch], [bool(playoffs)], self.clock(),
+                                                  [side])[0])
         return {"team_a": a.get("team_name"), "team_b": b.get("team_name"), "best_of": best_of,
                 "p_team_a_map": round(p_map, 4), "p_team_b_map": round(1 - p_map, 4),
                 "p_team_a_series": round(series_win_probability(p_map, best_of), 4),
                 "p_team_b_series": round(1 - series_win_probability(p_map, best_of), 4),
                 "elo": {"team_a": a.get("elo"), "team_b": b.get("elo")},
+                "roster_elo": {"team_a": _known(_roster_elo(a)), "team_b": _known(_roster_elo(b))},
                 "assumptions": {"team_a_side": team_a_side or "unknown: averaged over blue and red",
+                                "lineups": "each team's lineup of its last game (roster Elo: its players' ratings)",
+                                "league": league, "patch": patch, "playoffs": bool(playoffs),
                                 "as_of": self.store.meta().get("as_of") or "now"},
                 "model_version": self.models.serving["win"], "arm": CHAMPION, "snapshot_id": snapshot}
 
@@ -531,3 +549,13 @@ class Predictor:
         return {"serving": self.models.serving, "splits": splits, "snapshot_id": meta.get("snapshot_id"),
                 "snapshot_as_of": meta.get("as_of"), "snapshot_created_at": meta.get("created_at"),
                 "redis": "ok" if redis_ok else "unreachable"}
+
+
+def _roster_elo(team: dict) -> float:
+    """A team value's roster Elo; NaN when unknown (a snapshot published before roster Elo, a new team)."""
+    value = team.get("roster_elo")
+    return float("nan") if value is None else float(value)
+
+
+def _known(value: float) -> float | None:
+    return None if value != value else value

@@ -144,6 +144,9 @@ class MatchRequest(BaseModel):
     team_b: Text
     best_of: BestOf = Field(description="the series format decides the series probability")
     team_a_side: Literal["blue", "red"] | None = None
+    league: Text | None = Field(None, description="default: team_a's latest")
+    patch: Patch | None = Field(None, description="such as \"25.17\" (default: the league's latest)")
+    playoffs: StrictBool | None = Field(None, description="default false")
 
 
 class CurveQuery(BaseModel):
@@ -245,6 +248,8 @@ class MatchPrediction(_Answer):
     p_team_a_series: float
     p_team_b_series: float
     elo: dict[str, float | None]
+    roster_elo: dict[str, float | None] = Field(
+        description="each team's roster Elo: the mean player rating of the lineup it fielded in its last game")
     assumptions: dict
     model_version: str
     snapshot_id: str

@@ -136,9 +136,11 @@ def _side_value(team: dict[str, Any]) -> dict[str, Any]:
 
 
 def _team_value(team: dict[str, Any]) -> dict[str, Any]:
-    """A team's packed value: names, its side of a model row and what it concedes per position."""
+    """A team's packed value: names, its side of a model row, its roster Elo (the win model's) and what it
+    concedes per position."""
     return {"team_key": team["team_key"], "team_name": team.get("team_name"), "league": team.get("league"),
-            "elo": team.get("elo"), "games_played": team.get("games_played") or 0,
+            "elo": team.get("elo"), "roster_elo": _number(team.get("roster_elo")),
+            "games_played": team.get("games_played") or 0,
             "last_game": epoch_seconds(team.get("last_game_start")), **_side_value(team)}
 
 

@@ -10,7 +10,7 @@ EXPECTED_ASSETS = {
     "bronze/player_games", "bronze/team_games", "bronze/drafts", "bronze/quarantine", "bronze/source_files", "bronze/loads",
     "silver/series", "gold/player_features", "gold/team_features", "gold/player_state_history",
     "gold/team_state_history", "gold/feature_drift", "gold/team_conceded_state_history",
-    "gold/position_baseline_history", "gold/patches", "gold/team_roster_state", "gold/calibration_drift", "models/backtest",
+    "gold/position_baseline_history", "gold/patches", "gold/calibration_drift", "models/backtest",
     "models/stat_line_models", "online/feature_snapshot", "analytics/prediction_feedback",
 }
 EXPECTED_GX_CHECKS = {"gx_bronze_player_games", "gx_bronze_team_games", "gx_silver_series",

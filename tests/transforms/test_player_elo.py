@@ -1,5 +1,6 @@
 """Roster (player) Elo: the SQL fold in int_player_elo.sql equals a sequential Python computation on real data,
-and the gold columns built on it (team_features.roster_elo*, team_roster_state) read it as documented."""
+and the gold columns built on it (team_features.roster_elo*, team_state_history.roster_elo, player_state_history.elo)
+read it as documented."""
 
 from __future__ import annotations
 
@@ -23,7 +24,17 @@ def player_elo_parameters() -> tuple[float, float]:
 
 
 def roster_ratings(games: list[dict], players: list[dict]) -> dict[tuple[str, str], tuple[float | None, float | None, int]]:
-    """The specification: (game_id, team_key) -> (roster_elo_before, roster_elo_after, roster_players).
+    """The specification: (game_id, team_key) -> (roster_elo_before, roster_elo_after, roster_players)."""
+    return _fold(games, players)[0]
+
+
+def player_ratings_after(games: list[dict], players: list[dict]) -> dict[tuple[str, str], float | None]:
+    """(game_id, player_key) -> the player's rating after the game; None before their first rated game."""
+    return _fold(games, players)[1]
+
+
+def _fold(games: list[dict], players: list[dict]) -> tuple[dict, dict]:
+    """The sequential computation both specifications read.
 
     `games` have game_id, game_start, team_1, team_2, winner; `players` have game_id, team_key, player_key,
     position. A player row's team that is neither of the game's teams (a source naming the team differently)
@@ -35,12 +46,14 @@ def roster_ratings(games: list[dict], players: list[dict]) -> dict[tuple[str, st
     for p in players:
         named[p["game_id"]][p["team_key"]].append((p["position"], p["player_key"]))
     ratings: dict[str, float] = {}
-    out = {}
+    out, after = {}, {}
     for game in sorted(games, key=lambda g: (g["game_start"], g["game_id"])):
         rosters = _rosters(teams_of[game["game_id"]], named.get(game["game_id"], {}))
         team_1, team_2 = game["team_1"], game["team_2"]
         if not (rosters[team_1] and rosters[team_2]):  # no player rows for both teams: nothing is rated
             out[(game["game_id"], team_1)] = out[(game["game_id"], team_2)] = (None, None, 0)
+            after.update({(game["game_id"], p): ratings.get(p) for rows in named.get(game["game_id"], {}).values()
+                          for _, p in rows})
             continue
         before = {t: sum(ratings.get(p, initial) for p in rosters[t]) / len(rosters[t]) for t in (team_1, team_2)}
         delta = 0.0
@@ -51,7 +64,9 @@ def roster_ratings(games: list[dict], players: list[dict]) -> dict[tuple[str, st
             for p in rosters[team]:
                 ratings[p] = ratings.get(p, initial) + change
             out[(game["game_id"], team)] = (before[team], before[team] + change, len(rosters[team]))
-    return out
+        after.update({(game["game_id"], p): ratings.get(p) for rows in named.get(game["game_id"], {}).values()
+                      for _, p in rows})
+    return out, after
 
 
 def _rosters(teams: tuple[str, str], named: dict[str, list]) -> dict[str, list[str]]:
@@ -96,34 +111,64 @@ def test_duckdb_roster_elo_equals_the_oracle_exactly(built_home):
     assert {(g, t): (before, after, n) for g, t, before, after, n in rated} == expected
 
 
-def test_team_features_take_the_roster_rating_at_the_series_first_game(built_home, built_catalog):
-    features = table(built_catalog, "gold.team_features")
+def _oracle_inputs(built_home: Path) -> tuple[list[dict], list[dict]]:
     with duckdb.connect(str(built_home / "transforms.duckdb"), read_only=True) as connection:
-        first = connection.sql("""
-            select t.game_id, t.team_key, e.roster_elo_before
-            from intermediate.int_team_games t
-            join intermediate.int_team_games f on f.team_key = t.team_key and f.series_id = t.series_id
-                                               and f.seq = t.series_first_seq
-            join intermediate.int_player_elo e on e.game_id = f.game_id and e.team_key = f.team_key""").pl()
-    joined = features.join(first, on=["game_id", "team_key"])
-    assert joined.height == features.height
-    assert joined.filter(pl.col("roster_elo").ne_missing(pl.col("roster_elo_before"))).is_empty()
+        games = connection.sql("select game_id, game_start, team_1, team_2, winner from intermediate.int_games").pl()
+        players = connection.sql("select game_id, team_key, player_key, position from intermediate.int_player_games").pl()
+    return games.to_dicts(), players.to_dicts()
+
+
+def test_team_state_history_carries_the_roster_rating_after_each_game(built_home, built_catalog):
+    expected = roster_ratings(*_oracle_inputs(built_home))
+    history = table(built_catalog, "gold.team_state_history")
+    rated = 0
+    for team_key, game_id, roster_elo in history.select("team_key", "last_game_id", "roster_elo").iter_rows():
+        want = expected[(game_id, team_key)][1]
+        assert (roster_elo is None) == (want is None), (team_key, game_id)
+        if want is not None:
+            rated += 1
+            assert roster_elo == pytest.approx(want, rel=1e-12), (team_key, game_id)
+    assert rated > 5_000
+
+
+def test_player_state_history_carries_each_players_rating_after_each_game(built_home, built_catalog):
+    """The initial rating plus every change of the player's rated games so far (summed in SQL, added one by one
+    in the specification): across teams, null before a player's first rated game."""
+    expected = player_ratings_after(*_oracle_inputs(built_home))
+    history = table(built_catalog, "gold.player_state_history")
+    assert history.height == len(expected)
+    for player_key, game_id, elo in history.select("player_key", "last_game_id", "elo").iter_rows():
+        want = expected[(game_id, player_key)]
+        assert (elo is None) == (want is None), (player_key, game_id)
+        if want is not None:
+            assert elo == pytest.approx(want, rel=1e-12), (player_key, game_id)
+    assert history["elo"].null_count() < history.height / 10
+
+
+def test_team_features_take_the_roster_rating_of_the_last_lineup_before_the_series(built_home, built_catalog):
+    """Known before the series (the lineup each team fielded in its last game before it, rated after that game),
+    never the series' own starters."""
+    games, players = _oracle_inputs(built_home)
+    expected = roster_ratings(games, players)
+    start = {g["game_id"]: g["game_start"] for g in games}
+    played: dict[str, list[tuple]] = defaultdict(list)
+    for g in games:
+        for team in (g["team_1"], g["team_2"]):
+            played[team].append((g["game_start"], g["game_id"]))
+    for team in played:
+        played[team].sort()
+    features = table(built_catalog, "gold.team_features")
+    rated = 0
+    for team_key, series_start, roster_elo in features.select("team_key", "series_start", "roster_elo").iter_rows():
+        before = [game_id for game_start, game_id in played[team_key] if game_start < series_start]
+        want = expected[(before[-1], team_key)][1] if before else None
+        assert (roster_elo is None) == (want is None), (team_key, series_start)
+        if want is not None:
+            rated += 1
+            assert roster_elo == pytest.approx(want, rel=1e-12) and start[before[-1]] < series_start
+    assert rated > 5_000
     opponent = features.select("game_id", pl.col("team_key").alias("opponent_key"),
                                pl.col("roster_elo").alias("their_roster_elo"))
     both = features.join(opponent, on=["game_id", "opponent_key"])
     assert both.filter(pl.col("opponent_roster_elo").ne_missing(pl.col("their_roster_elo"))).is_empty()
     assert (both["roster_elo_diff"] - (both["roster_elo"] - both["opponent_roster_elo"])).abs().max() < 1e-9
-
-
-def test_team_roster_state_is_the_rating_after_the_latest_rated_game(built_home, built_catalog):
-    state = table(built_catalog, "gold.team_roster_state")
-    with duckdb.connect(str(built_home / "transforms.duckdb"), read_only=True) as connection:
-        latest = connection.sql("""
-            select t.team_key, max(t.game_start) as last_game_start, arg_max(e.roster_elo_after, t.game_start) as roster_elo
-            from intermediate.int_team_games t
-            join intermediate.int_player_elo e on e.game_id = t.game_id and e.team_key = t.team_key
-            where e.roster_players > 0 group by t.team_key""").pl()
-    assert state.height == latest.height > 50
-    joined = state.join(latest, on="team_key", suffix="_expected")
-    assert (joined["last_game_start"] == joined["last_game_start_expected"]).all()
-    assert (joined["roster_elo"] - joined["roster_elo_expected"]).abs().max() < 1e-9
