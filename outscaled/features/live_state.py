@@ -334,7 +334,9 @@ def live_update(built: dict[str, pl.DataFrame], bronze_players: pl.DataFrame, br
 
     picked = new_players.filter(pl.col("champion").is_not_null() & pl.col("patch").is_not_null())
     patches = built["gold.patches"]
-    seen = picked.select("patch", pl.col("game_start").alias("patch_first_seen"))
+    seen = pl.concat([picked.select("patch", pl.col("game_start").alias("patch_first_seen")),
+                      new_teams.filter(pl.col("patch").is_not_null())
+                      .select("patch", pl.col("game_start").alias("patch_first_seen"))], how="vertical_relaxed")
     tables["gold.patches"] = (pl.concat([patches, seen], how="vertical_relaxed")
                               .group_by("patch").agg(pl.col("patch_first_seen").min()))
     games = built["games"]

@@ -108,7 +108,8 @@ def build_payloads(catalog: Catalog, as_of: datetime | None = None,
     moment = as_of or _EVER
     leagues = sorted(set(league_patch) | set(baselines["league"].to_list()))
     sides, against = average_opponents(team_history, conceded_history,
-                                       pl.DataFrame({"league": leagues, "as_of": [moment] * len(leagues)}))
+                                       pl.DataFrame({"league": leagues, "as_of": [moment] * len(leagues)},
+                                                    schema={"league": pl.String, "as_of": pl.Datetime("us")}))
     by_team: dict[str, dict[str, Any]] = {}
     for row in _rows(teams):
         row["conceded"] = {}

@@ -69,6 +69,7 @@ def test_served_win_rows_and_probabilities_equal_the_offline_ones(served_setting
                 if differences <= 5:
                     print(row["game_id"], row["team_key"], [(TEAM_FEATURES[j], got[j], want[j])
                                                             for j in np.flatnonzero(~same)][:4])
-        assert win.predict(online) == pytest.approx(win.predict(expected), abs=1e-12)
+        if np.isclose(online, expected, rtol=1e-9, atol=1e-12, equal_nan=True).all():
+            assert win.predict(online) == pytest.approx(win.predict(expected), abs=1e-12)
     assert compared == sample.height
     assert differences == 0, f"{differences} of {compared} served win rows differ from the offline rows"

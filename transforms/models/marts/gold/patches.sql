@@ -1,5 +1,9 @@
--- Every patch and when it was first seen in any league (match files and the drafts file).
+-- Every patch and when it was first seen in any league: in a pick or ban (match files and the drafts file) or
+-- in a team row (the team-rows-only files name the patch too), so every game's patch has a first sighting.
 select patch, min(game_start) as patch_first_seen
-from {{ ref('int_champion_picks') }}
-where patch is not null
+from (
+    select patch, game_start from {{ ref('int_champion_picks') }} where patch is not null
+    union all
+    select patch, game_start from {{ ref('int_team_games') }} where patch is not null
+) seen
 group by patch
