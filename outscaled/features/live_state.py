@@ -10,9 +10,9 @@ full rebuild on the same games. Nothing here is written to the lakehouse: the li
 bronze and the last build, and the next full build (the refresh job) supersedes them.
 
 Elo is a fold over every game in time order; the update continues it from each team's (and, for roster Elo,
-each player's) rating after its last built game. That is exact when the new games are later than every built game of their teams; a late game
-(older than a team's last built one) is reported in `LiveState.late_games`, and the ratings of those teams are
-then approximate until the next full build.
+each player's) rating after its last built game. That is exact when the new games are later than every built
+game of their teams; a late game (older than a team's last built one) is reported in `LiveState.late_games`,
+and the ratings of those teams and their players are then approximate until the next full build.
 """
 
 from __future__ import annotations
@@ -266,7 +266,8 @@ def continue_roster_elo(team_games: pl.DataFrame, players: pl.DataFrame, new_gam
         if members_1 and members_2:
             score_1 = 1.0 if winner == team_1 else 0.0 if winner == team_2 else None
             rated = rate(current, Step(number, score_1, members_1, members_2), k_factor, initial)
-            rosters += [(game_id, team_1, rated.before_1 + rated.delta), (game_id, team_2, rated.before_2 - rated.delta)]
+            rosters += [(game_id, team_1, rated.before_1 + rated.delta),
+                        (game_id, team_2, rated.before_2 - rated.delta)]
         player_rows += [(game_id, p, current[p]) for _, _, p in rows_of.get(game_id, []) if p in current]
     return (pl.DataFrame(rosters, schema={"game_id": pl.String, "team_key": pl.String, "roster_elo": pl.Float64},
                          orient="row"),

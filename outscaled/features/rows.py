@@ -174,7 +174,8 @@ def team_inputs_from_gold(frame: pl.DataFrame) -> tuple[TeamInputs, Context]:
     side = frame["side"].to_list()
     inputs = TeamInputs(
         team=_block(frame, TEAM_SIDE), opponent=_block(frame, [f"opponent_{c}" for c in TEAM_SIDE]),
-        roster_elo=_block(frame, ["roster_elo"])[:, 0], opponent_roster_elo=_block(frame, ["opponent_roster_elo"])[:, 0],
+        roster_elo=_block(frame, ["roster_elo"])[:, 0],
+        opponent_roster_elo=_block(frame, ["opponent_roster_elo"])[:, 0],
         games_played=_block(frame, ["games_played"])[:, 0],
         opponent_games_played=_block(frame, ["opponent_games_played"])[:, 0],
         last_game_start=_epochs(frame, "last_game_start"),
