@@ -62,7 +62,7 @@ def walk_forward(teams: pl.DataFrame, first: datetime, last: datetime) -> pl.Dat
                                     TEAM_FEATURES)
             scored.append(pl.DataFrame({
                 "month": [f"{month:%Y-%m}"] * test.height, "outcome": test["target_result"].cast(pl.Float64),
-                "lightgbm": model.predict(team_matrix(test)), "team_elo": elo_p(test["elo_diff"]),
+                "served": model.predict(team_matrix(test)), "team_elo": elo_p(test["elo_diff"]),
                 "roster_elo": elo_p(test["roster_elo_diff"].fill_nan(None)),
                 "has_roster": test["roster_elo_diff"].is_not_null()}))
         month = next_month
@@ -77,7 +77,7 @@ def report(scored: pl.DataFrame) -> None:
     print(f"games: {scored.height} ({months[0]} .. {months[-1]}, {int(scored['has_roster'].sum())} with both "
           f"roster ratings)")
     print(f"{'method':12} {'log_loss':>9} {'brier':>7} {'accuracy':>9}")
-    for method in ("team_elo", "roster_elo", "lightgbm"):
+    for method in ("team_elo", "roster_elo", "served"):
         scores = probability_metrics(scored[method].to_numpy(), y)
         print(f"{method:12} {scores['log_loss']:>9.4f} {scores['brier']:>7.4f} {scores['accuracy']:>9.3f}")
 

@@ -16,6 +16,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from outscaled.models.distributions import fit_nb_size
 from outscaled.models.forest import CompiledForest
+from outscaled.models.rating_prior import RatingPrior
 from outscaled.models.treeshap import TreeExplainer, UnsupportedTree
 
 SEED = 20_261_125
@@ -136,28 +137,42 @@ def fit_calibrator(raw_p_over: np.ndarray, outcome: np.ndarray) -> IsotonicRegre
 
 @dataclass
 class WinModel:
+    """P(the row's team wins the map) = sigmoid(the rating prior's logit + the booster's raw score): the trees,
+    trained from the prior's logit (LightGBM's init_score), correct the ratings with the rest of the row."""
     booster: lgb.Booster
     feature_names: list[str]
+    prior: RatingPrior
     compiled: CompiledForest | None = field(default=None, init=False, repr=False, compare=False)  # nvForest
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        if self.compiled is not None:
-            return self.compiled.predict(matrix)
-        return self.booster.predict(matrix, num_threads=prediction_threads(len(matrix)))
+        if self.compiled is not None:  # nvForest answers sigmoid(trees): its log-odds are the raw score
+            p_trees = np.clip(self.compiled.predict(matrix), 1e-300, 1.0 - 1e-16)
+            raw = np.log(p_trees) - np.log1p(-p_trees)
+        else:
+            raw = self.booster.predict(matrix, raw_score=True, num_threads=prediction_threads(len(matrix)))
+        return 1.0 / (1.0 + np.exp(-(self.prior.logit(matrix, self.feature_names) + raw)))
 
     def to_files(self) -> dict[str, str]:
         return {"booster.txt": self.booster.model_to_string(),
-                "extra.json": json.dumps({"feature_names": self.feature_names})}
+                "extra.json": json.dumps({"feature_names": self.feature_names, "prior": self.prior.to_dict()})}
 
     @classmethod
     def from_files(cls, files: dict[str, str]) -> "WinModel":
-        return cls(lgb.Booster(model_str=files["booster.txt"]), json.loads(files["extra.json"])["feature_names"])
+        extra = json.loads(files["extra.json"])
+        return cls(lgb.Booster(model_str=files["booster.txt"]), extra["feature_names"],
+                   RatingPrior.from_dict(extra["prior"]))
+
+
+WIN_ROUNDS = 30  # the months before 2025 chose 30 rounds from the prior over 100 (outscaled.models.rating_prior)
 
 
 def train_win_model(matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
                     threads: int = TRAINING_THREADS) -> WinModel:
     keep = ~np.isnan(target)
-    data = lgb.Dataset(matrix[keep], label=target[keep], feature_name=feature_names, free_raw_data=False)
+    rows, outcome = matrix[keep], target[keep]
+    prior = RatingPrior.fit(rows, outcome, feature_names)
+    data = lgb.Dataset(rows, label=outcome, feature_name=feature_names, init_score=prior.logit(rows, feature_names),
+                       free_raw_data=False)
     params = {**_COMMON, "objective": "binary", "num_leaves": 7, "min_data_in_leaf": 100, "learning_rate": 0.03,
               "num_threads": threads}
-    return WinModel(lgb.train(params, data, num_boost_round=300), feature_names)
+    return WinModel(lgb.train(params, data, num_boost_round=WIN_ROUNDS), feature_names, prior)
