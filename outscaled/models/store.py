@@ -65,6 +65,7 @@ def load_bundle(settings: Settings, version: str) -> Bundle:
     import bentoml
 
     model = bentoml.models.get(f"{MODEL_NAME}:{version}", _model_store=model_store(settings))
+    _check_schemas(version, model.info.metadata)
     root = Path(model.path)
     stats = {stat: StatModel.from_files({n: (root / f"{stat}.{n}").read_text() for n in ("booster.txt", "extra.json")})
              for stat in STATS}
@@ -77,6 +78,15 @@ def load_bundle(settings: Settings, version: str) -> Bundle:
         ranges = RangeCalibration.from_json(json.loads((root / "ranges.json").read_text()))
     return Bundle(stats, win, datetime.fromisoformat(model.info.metadata["train_end"]), int(model.info.metadata["rows"]),
                   layers, ranges)
+
+
+def _check_schemas(version: str, metadata: dict) -> None:
+    """A version trained on other feature columns cannot read today's rows: say so, and how to retrain."""
+    current = {"player_feature_schema": schema_hash(PLAYER_FEATURES), "team_feature_schema": schema_hash(TEAM_FEATURES)}
+    stale = [name for name, value in current.items() if metadata.get(name, value) != value]
+    if stale:
+        raise RuntimeError(f"model version {version} was trained on another feature schema ({', '.join(stale)}): "
+                           "train again with `outscaled materialize --select key:models/stat_line_models`")
 
 
 def _jsonable(value):

@@ -80,3 +80,15 @@ def test_a_win_model_worse_than_elo_alone_is_refused():
     assert not decision.promoted and "Elo alone" in decision.reason
     better = {**GOOD, "served": _served({"2025-01": (0.64, 500)}, elo={"2025-01": (0.65, 500)})}
     assert gate(better, None, "win").promoted
+
+
+def test_a_version_trained_on_other_feature_columns_is_refused_with_how_to_retrain():
+    from outscaled.features.schema import PLAYER_FEATURES, TEAM_FEATURES, schema_hash
+    from outscaled.models.store import _check_schemas
+
+    current = {"player_feature_schema": schema_hash(PLAYER_FEATURES), "team_feature_schema": schema_hash(TEAM_FEATURES)}
+    _check_schemas("v1", current)  # today's columns: loads
+    _check_schemas("v0", {})  # saved before the hashes were recorded: not judged
+    with pytest.raises(RuntimeError, match=r"v2 was trained on another feature schema \(team_feature_schema\).*"
+                                           r"outscaled materialize --select key:models/stat_line_models"):
+        _check_schemas("v2", {**current, "team_feature_schema": schema_hash(TEAM_FEATURES[:-1])})
