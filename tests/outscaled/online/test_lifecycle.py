@@ -75,10 +75,21 @@ def _stop_and_check(process: subprocess.Popen, sig: int) -> list[str]:
     while time.monotonic() < deadline and (process.poll() is None or any(alive(pid) for pid in tree)):
         time.sleep(0.1)
     left = ([process.pid] if process.poll() is None else []) + [pid for pid in tree if alive(pid)]
+    states = {pid: _signal_state(pid) for pid in left}  # why a process outlived its signal, before it is killed
     for pid in left:
         _kill(pid)
     process.wait()
-    return [f"{pid}: {commands[pid]}" for pid in left]
+    return [f"{pid}: {commands[pid]} [{states[pid]}]" for pid in left]
+
+
+def _signal_state(pid: int) -> str:
+    """The kernel's view of a process: its state and its blocked, ignored and pending signals (hex masks)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return " ".join(line.strip().replace(":\t", "=") for line in status
+                            if line.startswith(("State", "SigBlk", "SigIgn", "SigPnd", "ShdPnd")))
+    except OSError:
+        return "gone"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
