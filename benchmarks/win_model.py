@@ -1,4 +1,4 @@
-"""Win model on all of ../shared/data: walk-forward over months, the LightGBM win model against team Elo alone
+"""Win model on all of ../shared/data: walk-forward over months, the served win model against team Elo alone
 and roster (player) Elo alone, on the same games (one row per game, series starting in the scored months).
 Roster Elo is the served one: the lineup each team fielded in its last game before the series.
 

@@ -250,11 +250,12 @@ def continue_roster_elo(team_games: pl.DataFrame, players: pl.DataFrame, new_gam
     """int_player_elo's fold continued over the new games in time order from `ratings` (each player's rating
     after their last built game): (game_id, team_key, roster_elo) of each side of a rated game, and (game_id,
     player_key, elo) of every player of a new game who has a rating after it (gold.player_state_history.elo)."""
-    games = (team_games.filter(pl.col("game_id").is_in(list(new_games)))
+    new = list(new_games)
+    games = (team_games.filter(pl.col("game_id").is_in(new))
              .select("game_id", "game_start", "team_1", "team_2", "winner").unique("game_id")
              .sort(["game_start", "game_id"]))
     rows_of: dict[str, list[tuple[str, str, str]]] = {}
-    for game_id, team_key, position, player_key in (players.filter(pl.col("game_id").is_in(list(new_games)))
+    for game_id, team_key, position, player_key in (players.filter(pl.col("game_id").is_in(new))
                                                     .select("game_id", "team_key", "position", "player_key")
                                                     .iter_rows()):
         rows_of.setdefault(game_id, []).append((team_key, position, player_key))

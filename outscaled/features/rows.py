@@ -165,7 +165,7 @@ def team_rows(inputs: TeamInputs, context: Context) -> np.ndarray:
     rows[:, _T["elo_diff"]] = inputs.team[:, -1] - inputs.opponent[:, -1]
     rows[:, _T["roster_elo"]] = inputs.roster_elo
     rows[:, _T["opponent_roster_elo"]] = inputs.opponent_roster_elo
-    rows[:, _T["roster_elo_diff"]] = np.asarray(inputs.roster_elo, dtype=float) - inputs.opponent_roster_elo
+    rows[:, _T["roster_elo_diff"]] = inputs.roster_elo - inputs.opponent_roster_elo
     rows[:, _T["is_blue"]] = inputs.is_blue
     return rows
 
