@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from outscaled.analytics.engine import load_chdb
 from outscaled.config import load_settings
 from outscaled.lakehouse.catalog import open_catalog
+
+# Tests open the embedded analytics store in this process. chdb is loaded now, before pytest switches
+# faulthandler on (this conftest is imported first), so a crash anywhere in the run prints its Python traceback.
+load_chdb()
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample"

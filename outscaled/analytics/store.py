@@ -99,6 +99,9 @@ def connect(settings: Settings):
     import clickhouse_connect
 
     if settings.clickhouse_url is None:
+        from outscaled.analytics.engine import load_chdb
+
+        load_chdb()
         (settings.home / "analytics").mkdir(parents=True, exist_ok=True)
     try:
         client = clickhouse_connect.get_client(dsn=dsn(settings))
