@@ -32,6 +32,10 @@ class CommandFailed(RuntimeError):
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the `outscaled` command itself (tests call main with their arguments, in their process)
+        from outscaled.online.lifecycle import honour_stop_signals
+
+        honour_stop_signals()
     # --debug is accepted before the command and after it (`outscaled --debug ingest x`, `outscaled ingest x --debug`)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

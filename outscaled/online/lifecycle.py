@@ -35,6 +35,19 @@ _PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def honour_stop_signals() -> None:
+    """Make SIGTERM stop this process whatever it inherited: the stop signals unblocked (a signal mask is
+    inherited across exec, so a parent that had one blocked while it started us would leave us deaf to it)
+    and SIGTERM's disposition back to the default where it was inherited as ignored. SIGINT and SIGHUP keep
+    an inherited "ignore" (a background job, `nohup`). Called by the `outscaled` command at start."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
     """Have the kernel send `sig` to this process when its parent exits; send it now if the parent is
     already gone (re-parented to init between the fork and this call). A no-op off Linux."""
@@ -191,7 +204,7 @@ def wait_or_stop(process: subprocess.Popen, stop: Callable[[], None]) -> int:
     def interrupt(signum, frame):
         raise Stopped(signum)
 
-    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    stops = STOP_SIGNALS
     previous = {s: signal.signal(s, interrupt) for s in stops}
     try:
         return process.wait()

@@ -249,8 +249,9 @@ REPLAY_PARENT = """
 import sys, time
 from pathlib import Path
 from outscaled.config import load_settings
-from outscaled.online.lifecycle import ProcessTreeGuardian
+from outscaled.online.lifecycle import ProcessTreeGuardian, honour_stop_signals
 from outscaled.replay import REPLAY_GRACE_SECONDS, start_consumer
+honour_stop_signals()  # as the `outscaled` command does at start
 if sys.argv[2] == "guarded":  # as `outscaled replay` starts it, under its process-tree guardian
     with ProcessTreeGuardian(REPLAY_GRACE_SECONDS):
         start_consumer(load_settings(), Path(sys.argv[1]))
@@ -287,3 +288,30 @@ def test_replay_consumer_stops_with_the_replay(consumer_settings, tmp_path, sig,
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _deaf_to_sigterm() -> None:
+    """A parent's state while it starts a child: SIGTERM blocked and ignored (both are inherited across exec)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("takes_them_back", [True, False], ids=["honoured", "inherited"])
+def test_sigterm_stops_a_command_started_deaf_to_it(takes_them_back):
+    """`outscaled` takes SIGTERM back at start (honour_stop_signals): started by a parent that had it blocked
+    and ignored, it still stops on SIGTERM; the same process without that call does not."""
+    program = ("import sys, time\nfrom outscaled.online.lifecycle import honour_stop_signals\n"
+               f"{'honour_stop_signals()' if takes_them_back else 'pass'}\nprint('ready', flush=True)\ntime.sleep(60)")
+    process = subprocess.Popen([sys.executable, "-c", program], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                               preexec_fn=_deaf_to_sigterm)
+    try:
+        assert process.stdout.readline() == b"ready\n"
+        process.send_signal(signal.SIGTERM)
+        try:
+            status = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        assert status == (-signal.SIGTERM if takes_them_back else None)
+    finally:
+        process.kill()
+        process.wait()
