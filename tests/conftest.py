@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,25 @@ from outscaled.lakehouse.catalog import open_catalog
 # Tests open the embedded analytics store in this process. chdb is loaded now, before pytest switches
 # faulthandler on (this conftest is imported first), so a crash anywhere in the run prints its Python traceback.
 load_chdb()
+
+
+def _sigterm_state() -> str:
+    """SIGTERM as the kernel sees it for this thread: blocked? ignored? (children inherit both across exec)."""
+    fields = dict(line.split(":\t", 1) for line in Path("/proc/thread-self/status").read_text().splitlines()
+                  if line.startswith(("SigBlk", "SigIgn")))
+    bit = 1 << (signal.SIGTERM - 1)
+    return (f"blocked={bool(int(fields['SigBlk'], 16) & bit)} "
+            f"ignored={bool(int(fields['SigIgn'], 16) & bit)}")
+
+
+@pytest.fixture(autouse=True)
+def _sigterm_left_as_found(request) -> Iterator[None]:
+    """A test (or a library it runs in this process) that leaves SIGTERM blocked or ignored here makes every
+    child started later deaf to it: warn, naming the test (the lifecycle tests depend on it)."""
+    before = _sigterm_state() if os.path.exists("/proc/thread-self/status") else None
+    yield
+    if before is not None and (after := _sigterm_state()) != before:
+        warnings.warn(f"{request.node.nodeid} changed this process's SIGTERM: {before} -> {after}", stacklevel=1)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample"
