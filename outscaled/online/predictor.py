@@ -1,8 +1,9 @@
 """The prediction logic behind the HTTP service: one Redis round trip, the champion models, the maths.
 
 Kept free of any web framework so it is tested directly and served by BentoML unchanged. Redis access is
-outscaled.online.store, the request's unknowns outscaled.online.inputs, the words outscaled.online.reasoning,
-the model rows outscaled.features.rows (the same builder training uses).
+outscaled.online.store, the request's unknowns outscaled.online.inputs, the adjustment layers
+outscaled.online.adjust, win probabilities outscaled.online.win, A/B arms outscaled.online.arms, the words
+outscaled.online.reasoning, the model rows outscaled.features.rows (the same builder training uses).
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from typing import Any
 import numpy as np
 import redis
 
-from outscaled.features.rows import Context, TeamInputs, epoch_seconds, player_rows, team_rows
+from outscaled.features.rows import player_rows
 from outscaled.features.schema import PLAYER_STATE
 from outscaled.models.backtest import Bundle
-from outscaled.models.distributions import (
-    map_range_distribution, map_range_summaries, probability_maps_played, series_win_probability,
-)
-from outscaled.models.layers import LAYERS, normalise_champion
+from outscaled.models.distributions import map_range_distribution, map_range_summaries, probability_maps_played
+from outscaled.models.layers import normalise_champion
 from outscaled.online import inputs as request_inputs
+from outscaled.online.adjust import layer_factors
+from outscaled.online import win
 from outscaled.online.arms import ANONYMOUS, CHALLENGER, CHAMPION, Split, SplitCache, arm_for
 from outscaled.online.inputs import Resolved
 from outscaled.online.memo import Memo
-from outscaled.online.reasoning import adjustment_text, caveats, top_contributions, tournament_note
+from outscaled.online.reasoning import caveats, top_contributions, tournament_note
 from outscaled.online.requests import RequestError, SingleRequest, echo
 from outscaled.online.store import SnapshotStore, Unavailable, normalise
 
@@ -289,7 +290,8 @@ class Predictor:
             bundle = self.models.bundles[version]
             members = np.flatnonzero(groups == group)
             mine = groups[owner] == group
-            factor, modes = self._adjust(stat, bundle, resolved, adjustments, members.tolist())
+            factor, modes = layer_factors(bundle, stat, resolved, adjustments, members.tolist(),
+                                          self.store.champions)
             means[mine] = self._means(stat, version, rows[mine]) * factor[owner[mine]]
             work = (stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
             if len(chosen) >= _BACKGROUND_FROM:  # numpy releases the GIL: the sums run beside the rest; each
@@ -326,42 +328,6 @@ class Predictor:
                 "reasoning": [*reasoning, tournament_note(r.tournament)] if r.tournament else list(reasoning),
             }
         return answers
-
-    def _adjust(self, stat: str, bundle: Bundle, resolved: list[Resolved], out: list[list[str]],
-                mine: list[int]) -> tuple[np.ndarray, dict[int, str]]:
-        """Per request of `mine` (the distributions this bundle answers for this stat): the layers' factor
-        on every map's mean (1 for the others) and the calibration mode ("meta" before the draft,
-        "post_draft" with a champion; "model" for a bundle without layers); the adjustments in words go to
-        `out`."""
-        factor = np.ones(len(resolved))
-        if bundle.layers is None:
-            for j in mine:
-                if resolved[j].request.champion:
-                    out[j].append("champion is not used: this model version has no champion layer")
-            return factor, {j: "model" for j in mine}
-        layers = bundle.layers
-        snapshot_champions = self.store.champions
-        champions = [normalise_champion(resolved[j].request.champion) if resolved[j].request.champion else None
-                     for j in mine]
-        positions = [resolved[j].position for j in mine]
-        found = {
-            "patch": layers.factors("patch", stat, [(resolved[j].patch, p) for j, p in zip(mine, positions)]),
-            "champion": layers.factors("champion", stat, [(c,) for c in champions]),
-            "player_champion": layers.factors("player_champion", stat, [(resolved[j].player.get("player_key"), c)
-                                                                        for j, c in zip(mine, champions)]),
-        }
-        drafted = np.array([c is not None for c in champions])
-        factor[mine] = found["patch"][0] * np.where(drafted, found["champion"][0] * found["player_champion"][0], 1.0)
-        for k, (j, champion) in enumerate(zip(mine, champions)):
-            player = resolved[j].player
-            name = (layers.champions.get(champion) or snapshot_champions.get(champion, champion)) if champion else None
-            subjects = {"patch": f"patch {resolved[j].patch} meta for {resolved[j].position}",
-                        "champion": f"champion {name}", "player_champion": f"{player.get('player_name')} on {name}"}
-            for layer in LAYERS if champion else LAYERS[:1]:
-                value, games = found[layer.name][0][k], int(found[layer.name][1][k])
-                out[j].append(adjustment_text(subjects[layer.name], stat, float(value), games, layer.min_games,
-                                              float(layers.priors[layer.name].get(stat, float("inf")))))
-        return factor, {j: "post_draft" if c else "meta" for j, c in zip(mine, champions)}
 
     def _summarise(self, stat: str, bundle: Bundle, distributions: list[SingleRequest], means: np.ndarray,
                    first_row: np.ndarray, modes: dict[int, str], lines: np.ndarray, asked: np.ndarray,
@@ -421,95 +387,40 @@ class Predictor:
         for j in mine:
             out[j] = list(texts[rows[first_row[j]].tobytes()])
 
-    # --- win probabilities ---------------------------------------------------------------------------
-    def _map_win_probabilities(self, teams: list[dict], opponents: list[dict], best_of: list[int],
-                               patch: list[str | None], playoffs: list[bool], now: datetime,
-                               sides: list[float] | None = None) -> np.ndarray:
-        """P(team wins map 1 against opponent), one win-model call for all pairings, each pairing seen from
-        both teams (the model is not symmetric by construction). A side not given is averaged over both."""
-        if not teams:
-            return np.empty(0)
-        bundle = self.models.bundles[self._serving("win")]
-        n = len(teams)
-        sides = sides if sides is not None else [np.nan] * n
-        pairs, side_of, owner = [], [], []
-        for j in range(n):
-            for blue in ((1.0, 0.0) if sides[j] != sides[j] else (sides[j],)):
-                pairs += [(teams[j], opponents[j]), (opponents[j], teams[j])]
-                side_of += [blue, 1.0 - blue]
-                owner += [j, j]
-        rows = self.win_rows([a for a, _ in pairs], [b for _, b in pairs], [best_of[j] for j in owner],
-                             [patch[j] for j in owner], [playoffs[j] for j in owner], side_of, now)
-        p = bundle.win.predict(rows)
-        seen_from_team = (p[0::2] + 1 - p[1::2]) / 2  # per pairing and side
-        totals, counts = np.zeros(n), np.zeros(n)
-        np.add.at(totals, owner[0::2], seen_from_team)
-        np.add.at(counts, owner[0::2], 1)
-        return totals / counts
-
+    # --- win probabilities (outscaled.online.win) ------------------------------------------------------
     def win_rows(self, teams: list[dict], opponents: list[dict], best_of: list[int], patch: list[str | None],
                  playoffs: list[bool], is_blue: list[float], now: datetime) -> np.ndarray:
-        """Win-model rows of map 1 (outscaled.features.rows.team_rows) of each team against its opponent, from
-        their snapshot values and what the request says; a patch with no game yet counts as new (0 days)."""
-        meta = self.store.meta()
-        patches = meta.get("patches") or {}
-        as_of = epoch_seconds(meta["as_of"]) if meta.get("as_of") else epoch_seconds(now)
-        inputs = TeamInputs(
-            team=np.array([a["side"] for a in teams], dtype=float),
-            opponent=np.array([b["side"] for b in opponents], dtype=float),
-            roster_elo=np.array([_roster_elo(a) for a in teams], dtype=float),
-            opponent_roster_elo=np.array([_roster_elo(b) for b in opponents], dtype=float),
-            games_played=np.array([a.get("games_played") or 0 for a in teams], dtype=float),
-            opponent_games_played=np.array([b.get("games_played") or 0 for b in opponents], dtype=float),
-            last_game_start=np.array([a.get("last_game") for a in teams], dtype=float),
-            is_blue=np.array(is_blue, dtype=float))
-        context = Context(
-            as_of=np.full(len(teams), as_of), map_number=np.ones(len(teams)),
-            best_of=np.array(best_of, dtype=float), playoffs=np.array(playoffs, dtype=float),
-            patch_first_seen=np.array([patches.get(x, as_of) if x else np.nan for x in patch], dtype=float))
-        return team_rows(inputs, context)
+        """Win-model rows of map 1 of each team against its opponent, as the service builds them."""
+        return win.win_rows(self.store.meta(), teams, opponents, best_of, patch, playoffs, is_blue, now)
 
     def _p_map_for(self, resolved: list[Resolved], now: datetime) -> list[float]:
         """P(the player's team wins a map) where the opponent is named and a win model serves; else 0.5."""
         paired = [j for j, r in enumerate(resolved) if r.named_opponent and r.team]
         p_map = [0.5] * len(resolved)
         if paired and "win" in self.models.serving:
-            wins = self._map_win_probabilities([resolved[j].team for j in paired],
-                                               [resolved[j].opponent for j in paired],
-                                               [resolved[j].best_of for j in paired],
-                                               [resolved[j].patch for j in paired],
-                                               [resolved[j].playoffs for j in paired], now)
+            wins = win.map_win_probabilities(self.models.bundles[self._serving("win")], self.store.meta(),
+                                             [resolved[j].team for j in paired],
+                                             [resolved[j].opponent for j in paired],
+                                             [resolved[j].best_of for j in paired],
+                                             [resolved[j].patch for j in paired],
+                                             [resolved[j].playoffs for j in paired], now)
             for j, p in zip(paired, wins):
                 p_map[j] = float(p)
         return p_map
 
     def match(self, team_a: str, team_b: str, best_of: int, team_a_side: str | None = None, *,
               league: str | None = None, patch: str | None = None, playoffs: bool | None = None) -> dict[str, Any]:
-        """Team a against team b in a best-of series; the league (default team a's), its patch (default the
-        league's latest) and the stage (default regular season) as the request says, else assumed and said so."""
-        self._serving("win")
+        """Team a against team b in a best-of series (outscaled.online.win.match_answer)."""
+        version = self._serving("win")
         snapshot = self.store.snapshot_id()
         values = self.store.read_values(snapshot, [("t", normalise(team_a)), ("t", normalise(team_b))])
         a, b = values[("t", normalise(team_a))], values[("t", normalise(team_b))]
         for given, payload in ((team_a, a), (team_b, b)):
             if payload is None:
                 raise NotFound(f"unknown team '{echo(given)}'", self.store.closest_teams(given))
-        side = {"blue": 1.0, "red": 0.0, None: np.nan}[team_a_side]
-        league = league or a.get("league")
-        patch = patch or (self.store.meta().get("league_patch") or {}).get(league)
-        p_map = float(self._map_win_probabilities([a], [b], [best_of], [patch], [bool(playoffs)], self.clock(),
-                                                  [side])[0])
-        return {"team_a": a.get("team_name"), "team_b": b.get("team_name"), "best_of": best_of,
-                "p_team_a_map": round(p_map, 4), "p_team_b_map": round(1 - p_map, 4),
-                "p_team_a_series": round(series_win_probability(p_map, best_of), 4),
-                "p_team_b_series": round(1 - series_win_probability(p_map, best_of), 4),
-                "elo": {"team_a": a.get("elo"), "team_b": b.get("elo")},
-                "roster_elo": {"team_a": _known(_roster_elo(a)), "team_b": _known(_roster_elo(b))},
-                "assumptions": {"team_a_side": team_a_side or "unknown: averaged over blue and red",
-                                "lineups": "each team's lineup of its last game (roster Elo: its players' ratings)",
-                                "league": league, "patch": patch, "playoffs": bool(playoffs),
-                                "as_of": self.store.meta().get("as_of") or "now"},
-                "model_version": self.models.serving["win"], "arm": CHAMPION, "snapshot_id": snapshot}
+        answer = win.match_answer(self.models.bundles[version], self.store.meta(), a, b, best_of, team_a_side,
+                                  league, patch, playoffs, self.clock())
+        return {**answer, "model_version": version, "arm": CHAMPION, "snapshot_id": snapshot}
 
     # --- the P(over) curve and status ----------------------------------------------------------------
     def curve(self, player: str, stat: str, map_start: int, map_end: int, opponent: str | None = None,
@@ -524,7 +435,8 @@ class Predictor:
             raise found
         bundle = self.models.bundles[version]
         model = bundle.stats[stat]
-        factor, modes = self._adjust(stat, bundle, [found], [[]], [0])  # the patch layer, as in single()
+        # the patch layer, as in single()
+        factor, modes = layer_factors(bundle, stat, [found], [[]], [0], self.store.champions)
         means = model.predict_mean(self._rows([found], self.clock())[0]) * factor[0]
         base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
         top = max(int(base.interval_80[1] * 1.6) + 2, 6)
@@ -550,12 +462,3 @@ class Predictor:
                 "snapshot_as_of": meta.get("as_of"), "snapshot_created_at": meta.get("created_at"),
                 "redis": "ok" if redis_ok else "unreachable"}
 
-
-def _roster_elo(team: dict) -> float:
-    """A team value's roster Elo; NaN when unknown (a snapshot published before roster Elo, a new team)."""
-    value = team.get("roster_elo")
-    return float("nan") if value is None else float(value)
-
-
-def _known(value: float) -> float | None:
-    return None if value != value else value
