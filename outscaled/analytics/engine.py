@@ -4,13 +4,15 @@ chdb's engine installs process-wide handlers for SIGSEGV, SIGABRT, SIGILL, SIGBU
 SIGTRAP as soon as it is imported. In a Python process they replace `faulthandler` (a crash then prints no
 traceback, only "Segmentation fault") and whatever the host set up for itself. Every process that may open the
 embedded store loads it through `load_chdb`: chdb is told not to install handlers, the ones its import installed
-are reset, and `faulthandler` (when it was on) is switched on again. Python-level handlers (SIGINT, SIGTERM…)
-are untouched by either step.
+are reset, the calling thread's signal mask is put back (the import blocks SIGPIPE in it, and every process
+started from that thread would inherit the block), and `faulthandler` (when it was on) is switched on again.
+Python-level handlers (SIGINT, SIGTERM…) are untouched by these steps.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import signal
 import sys
 import threading
 
@@ -24,11 +26,13 @@ def load_chdb() -> None:
     with _lock:
         if _loaded:
             return
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # this thread's signal mask, before chdb's import
         import chdb
 
         engine = chdb._chdb  # the engine's own switches (chdb ≥ 4.4)
         engine.set_signal_handlers_enabled(0)  # before any connection: none installs handlers again
         engine.reset_signal_handlers()  # the ones the import installed go back to SIG_DFL
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # the import blocked SIGPIPE here; children inherit masks
         if faulthandler.is_enabled():  # it was on, and chdb's import replaced its handlers: install them again
             faulthandler.disable()
             faulthandler.enable(file=sys.__stderr__, all_threads=True)
