@@ -14,19 +14,10 @@ the winner's members each gain K * (score - expected) and the loser's each lose 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
-_PROJECT = Path(__file__).resolve().parents[2] / "transforms" / "dbt_project.yml"
-
-
-@functools.cache  # read once: new teams are rated on the request path
-def _project_vars() -> dict[str, Any]:
-    return yaml.safe_load(_PROJECT.read_text())["vars"]
+from outscaled.features.project import project_vars as _project_vars
 
 
 def initial_rating() -> float:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from outscaled.features.elo import Step, initial_rating, player_k_factor, rate, team_k_factor
+from outscaled.features.project import recent_level_days
 from outscaled.features.schema import PLAYER_STATS, TEAM_STATS
 
 # dbt_project.yml's vars (the one place they are set), read here as written there
@@ -192,7 +193,7 @@ def conceded_histories(team_games: pl.DataFrame, players: pl.DataFrame) -> pl.Da
 
 def baseline_histories(players: pl.DataFrame) -> pl.DataFrame:
     """gold.position_baseline_history's rows of the leagues in `players`: per day with games, the means
-    through the end of that day."""
+    and the recent levels through the end of that day."""
     daily = (players.filter(pl.col("position") != "team")
              .with_columns(pl.col("game_start").dt.date().alias("day"))
              .group_by(["league", "position", "day"])
@@ -200,10 +201,17 @@ def baseline_histories(players: pl.DataFrame) -> pl.DataFrame:
                   *[pl.col(s).count().alias(f"n_{s}") for s in PLAYER_STATS])
              .sort(["league", "position", "day"]))
     by = ["league", "position"]
+    # macros/features.sql::recency_weight: exp(days since 2020-01-01 / recent_level_days)
+    weight = ((pl.col("day") - pl.date(2020, 1, 1)).dt.total_days().cast(pl.Float64) / recent_level_days()).exp()
+
+    def cumulative_mean(total: pl.Expr, count: pl.Expr) -> pl.Expr:
+        return total.cum_sum().over(by) / pl.when(count.cum_sum().over(by) != 0).then(count.cum_sum().over(by))
+
     return daily.select(
         "league", "position", "day",
-        *[(pl.col(f"sum_{s}").cum_sum().over(by) / pl.when(pl.col(f"n_{s}").cum_sum().over(by) != 0)
-           .then(pl.col(f"n_{s}").cum_sum().over(by))).alias(f"baseline_{s}") for s in PLAYER_STATS],
+        *[cumulative_mean(pl.col(f"sum_{s}"), pl.col(f"n_{s}")).alias(f"baseline_{s}") for s in PLAYER_STATS],
+        *[cumulative_mean(pl.col(f"sum_{s}") * weight, pl.col(f"n_{s}") * weight).alias(f"recent_{s}")
+          for s in CONCEDED_STATS],
         pl.col("n").cum_sum().over(by).cast(pl.Float64).alias("baseline_games"))
 
 

@@ -16,16 +16,16 @@ import numpy as np
 import polars as pl
 
 from outscaled.features.schema import (
-    PLAYER_FEATURES, PLAYER_STATE, POSITIONS, TEAM_FEATURES, TEAM_STATE,
+    PLAYER_FEATURES, PLAYER_STATE, PLAYER_STATS, POSITIONS, STATS, TEAM_FEATURES, TEAM_STATE,
 )
 
 # A team's side of a player row: its state columns, then its rating.
 TEAM_SIDE = [*TEAM_STATE, "elo"]
 # What a team concedes to a position: per-game averages over its last 10 games, then games seen.
 CONCEDED = [*(f"{s}_avg_10" for s in ("kills", "deaths", "assists", "cs")), "games_seen"]
-# The league/position baseline: per-game averages of every earlier day's games, then games counted.
-BASELINE = [*(f"baseline_{s}" for s in ("kills", "deaths", "assists", "cs", "damage_share", "kill_participation",
-                                       "gold_share")), "baseline_games"]
+# The league/position baseline: per-game averages of every earlier day's games, the recent levels of the
+# modelled stats (the same games weighted by recency: macros/features.sql::recency_weight), then games counted.
+BASELINE = [*(f"baseline_{s}" for s in PLAYER_STATS), *(f"recent_{s}" for s in STATS), "baseline_games"]
 
 _P = {name: i for i, name in enumerate(PLAYER_FEATURES)}
 _T = {name: i for i, name in enumerate(TEAM_FEATURES)}

@@ -23,7 +23,8 @@ TEAM_STATE = [f"{s}_{w}" for s in TEAM_STATS for w in ("avg_5", "avg_10", "avg_2
 PLAYER_NUMERIC = [
     "games_played", "days_since_last_game", "map_number", "best_of", "playoffs", "days_since_patch",
     *PLAYER_STATE[1:],
-    *[f"position_baseline_{s}" for s in PLAYER_STATS], "position_baseline_games",
+    *[f"position_baseline_{s}" for s in PLAYER_STATS],
+    *[f"position_recent_{s}" for s in STATS], "position_baseline_games",
     *[f"opponent_conceded_{s}_avg_10" for s in ("kills", "deaths", "assists", "cs")], "opponent_conceded_games",
     *[f"team_{c}" for c in TEAM_STATE],
     *[f"opponent_{c}" for c in TEAM_STATE],

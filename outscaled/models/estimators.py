@@ -34,6 +34,19 @@ def prediction_threads(rows: int, per_row_ms: float = 0.005) -> int:
     return 1 if rows * per_row_ms < 1.0 else 0
 
 
+def recent_level(matrix: np.ndarray, feature_names: list[str], stat: str, fallback: float) -> np.ndarray:
+    """The level a stat model's trees correct, per row: the recent level of the row's league and position
+    (position_recent_<stat>), else its all-time baseline, else `fallback` (the training rows' mean).
+
+    The trees learn log(mean / level), so a league whose level moves (a new season, a new draft format) moves
+    every answer with it; trees alone can only answer levels they were trained on, and drew the players of a
+    season with more kills back to the old season's mean."""
+    names = {name: i for i, name in enumerate(feature_names)}
+    level = matrix[:, names[f"position_recent_{stat}"]]
+    level = np.where(np.isnan(level), matrix[:, names[f"position_baseline_{stat}"]], level)
+    return np.where(level > 0, level, fallback)  # NaN compares False: unknown takes the fallback too
+
+
 @dataclass
 class StatModel:
     stat: str
@@ -41,24 +54,34 @@ class StatModel:
     nb_size: float
     calibrator: IsotonicRegression | None = None
     feature_names: list[str] = field(default_factory=list)
+    level_fallback: float | None = None  # None: the trees answer the mean alone (versions before the level)
     _explainer: TreeExplainer | bool | None = field(default=None, init=False, repr=False, compare=False)
     compiled: CompiledForest | None = field(default=None, init=False, repr=False, compare=False)  # nvForest
 
+    def level(self, matrix: np.ndarray) -> np.ndarray:
+        """The recent level each row's mean is relative to (ones for a model without one)."""
+        if self.level_fallback is None:
+            return np.ones(len(matrix))
+        return recent_level(matrix, self.feature_names, self.stat, self.level_fallback)
+
     def predict_mean(self, matrix: np.ndarray) -> np.ndarray:
         if self.compiled is not None:
-            return self.compiled.predict(matrix)
-        return self.booster.predict(matrix, num_threads=prediction_threads(len(matrix)))
+            return self.compiled.predict(matrix) * self.level(matrix)
+        return self.booster.predict(matrix, num_threads=prediction_threads(len(matrix))) * self.level(matrix)
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Per-feature contributions to the log-mean, last column the bias: LightGBM's pred_contrib numbers
-        (path-dependent TreeSHAP), from the explainer (outscaled/models/treeshap.py: ~0.3 ms for one row,
+        """Per-feature contributions to the log-mean, last column the bias plus the log of the row's level:
+        LightGBM's pred_contrib numbers (path-dependent TreeSHAP), from the explainer (outscaled/models/treeshap.py: ~0.3 ms for one row,
         ~0.02 ms a row in batches, against ~0.5 ms a row here for LightGBM's own code, which remains for a
         model the explainer does not handle)."""
         explainer = self.explainer()
         if explainer is None:
-            return self.booster.predict(matrix, pred_contrib=True,
-                                        num_threads=prediction_threads(len(matrix), per_row_ms=0.5))
-        return explainer.contributions(matrix)
+            contributions = self.booster.predict(matrix, pred_contrib=True,
+                                                 num_threads=prediction_threads(len(matrix), per_row_ms=0.5))
+        else:
+            contributions = np.array(explainer.contributions(matrix), dtype=float)  # a copy of its own
+        contributions[:, -1] += np.log(self.level(matrix))  # the level is the trees' starting point
+        return contributions
 
     def explainer(self) -> TreeExplainer | None:
         """Built on first use (~0.3 s a model) and kept; None when the model cannot be tabulated."""
@@ -81,27 +104,34 @@ class StatModel:
         return {"booster.txt": self.booster.model_to_string(),
                 "extra.json": json.dumps({"stat": self.stat, "nb_size": self.nb_size,
                                           "calibration": calibrator_to_json(self.calibrator),
-                                          "feature_names": self.feature_names})}
+                                          "feature_names": self.feature_names,
+                                          "level_fallback": self.level_fallback})}
 
     @classmethod
     def from_files(cls, files: dict[str, str]) -> "StatModel":
         extra = json.loads(files["extra.json"])
         return cls(extra["stat"], lgb.Booster(model_str=files["booster.txt"]), float(extra["nb_size"]),
-                   calibrator_from_json(extra["calibration"]), extra["feature_names"])
+                   calibrator_from_json(extra["calibration"]), extra["feature_names"], extra.get("level_fallback"))
 
 
 def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
                      oof_mean: np.ndarray | None = None, oof_target: np.ndarray | None = None,
                      threads: int = TRAINING_THREADS) -> StatModel:
-    """Poisson-objective mean; NB size fitted on out-of-fold predictions when given (else in-sample)."""
+    """Poisson-objective mean relative to the row's recent level (`recent_level`: the trees start from its log,
+    LightGBM's init_score); NB size fitted on out-of-fold predictions when given (else in-sample)."""
     keep = ~np.isnan(target)
-    data = lgb.Dataset(matrix[keep], label=target[keep], feature_name=feature_names, free_raw_data=False)
+    rows, outcome = matrix[keep], target[keep]
+    fallback = float(outcome.mean()) if len(outcome) else 1.0
+    level = recent_level(rows, feature_names, stat, fallback)
+    data = lgb.Dataset(rows, label=outcome, feature_name=feature_names, init_score=np.log(level),
+                       free_raw_data=False)
     booster = lgb.train({**_COMMON, "objective": "poisson", "num_threads": threads}, data, num_boost_round=ROUNDS)
+    model = StatModel(stat, booster, 1.0, None, feature_names, fallback)
     if oof_mean is not None and oof_target is not None and len(oof_target) >= 500:
-        size = fit_nb_size(oof_target, oof_mean)
+        model.nb_size = fit_nb_size(oof_target, oof_mean)
     else:
-        size = fit_nb_size(target[keep], booster.predict(matrix[keep]))
-    return StatModel(stat, booster, size, None, feature_names)
+        model.nb_size = fit_nb_size(outcome, model.predict_mean(rows))
+    return model
 
 
 def apply_calibrator(calibrator: IsotonicRegression | None, p_over: np.ndarray) -> np.ndarray:

@@ -16,6 +16,16 @@
   {{ return(['kills', 'deaths', 'assists', 'cs']) }}
 {%- endmacro %}
 
+{#
+  The recent level of a league and position (the level the stat models correct): a mean of every earlier
+  day's games weighted by exp(-(days ago) / recent_level_days), so a season's new level shows within weeks.
+  The weight of a day is written relative to a fixed day (it cancels in the ratio), which keeps the terms
+  finite for any date this data can hold. outscaled/features/live_state.py computes the same numbers.
+#}
+{% macro recency_weight(day_expr) -%}
+  exp({{ outscaled.days_between("cast('2020-01-01' as timestamp)", 'cast(' ~ day_expr ~ ' as timestamp)') }} / cast({{ var('recent_level_days') }} as double))
+{%- endmacro %}
+
 {# Rolling means over the last N games for every window, and an exponentially weighted mean. #}
 {% macro rolling_state_columns(stats, partition_by, order_by, windows=none) -%}
   {%- set windows = windows or var('rolling_windows') -%}

@@ -51,7 +51,7 @@ def test_prediction_equals_the_model_called_directly(predictor):
     position = service.search_players("")[0]["position"]
     assert answer["assumptions"]["patch"] == service.meta()["league_patch"][answer["assumptions"]["league"]]
     patch_factor = layers.factors("patch", "assists", [(answer["assumptions"]["patch"], position)])[0][0]
-    means = model.booster.predict(service.feature_rows(request)) * patch_factor  # before the draft: the meta layer
+    means = model.predict_mean(service.feature_rows(request)) * patch_factor  # before the draft: the meta layer
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 6.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
     assert answer["p_over"] == pytest.approx(float(bundle.calibrate("assists", "meta", 3, np.array([direct.p_over]), "average")[0]),
@@ -79,7 +79,7 @@ def test_the_champion_changes_the_answer_only_through_its_layer(predictor):
     factor = (layers.factors("patch", "kills", [(answer["assumptions"]["patch"], player["position"])])[0][0]
               * layers.factors("champion", "kills", [(champion,)])[0][0]
               * layers.factors("player_champion", "kills", [(player["key"], champion)])[0][0])
-    means = model.booster.predict(service.feature_rows(plain)) * factor
+    means = model.predict_mean(service.feature_rows(plain)) * factor
     direct = map_range_distribution(list(map(float, means)), model.nb_size, 3.5)
     assert answer["expected"] == pytest.approx(direct.expected, abs=1e-3)
     assert answer["p_over"] == pytest.approx(

@@ -34,6 +34,9 @@ select
     {% for stat in outscaled.player_stats() %}
     b.baseline_{{ stat }} as position_baseline_{{ stat }},
     {% endfor %}
+    {% for stat in outscaled.conceded_stats() %}
+    b.recent_{{ stat }} as position_recent_{{ stat }},
+    {% endfor %}
     coalesce(b.baseline_games, 0) as position_baseline_games,
     -- what the opponent concedes to this role (their last 10 games)
     {{ outscaled.select_state('oc', outscaled.conceded_stats(), prefix='opponent_conceded_', windows=[10]) }}

@@ -7,5 +7,8 @@ select
     {% for stat in outscaled.player_stats() %}
     baseline_{{ stat }}_through_day as baseline_{{ stat }},
     {% endfor %}
+    {% for stat in outscaled.conceded_stats() %}
+    recent_{{ stat }}_through_day as recent_{{ stat }},
+    {% endfor %}
     baseline_games_through_day as baseline_games
 from {{ ref('int_position_baseline_daily') }}
