@@ -106,8 +106,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         print_ranges(f"season boundary: trained on games before 2025, frozen, scoring 2025 H1 ({seconds:.0f} s)",
                      boundary.filter(pl.col("calibration") == "frozen").drop("calibration"))
-        print_ranges("season boundary: the same models, their level recalibrated weekly on the games settled since "
-                     "2025-01-01 (outscaled.models.season_boundary.settled_level)",
+        print_ranges("season boundary, an experiment (not served): the same models, their level recalibrated weekly "
+                     "on the games settled since 2025-01-01 (outscaled.models.season_boundary.settled_level)",
                      boundary.filter(pl.col("calibration") == "settled").drop("calibration"))
 
 

@@ -1,7 +1,8 @@
 """Does calibration survive a new season? Models, layers and range calibration fitted on everything before
 a season boundary (out-of-fold rows of the walk-forward before it), then frozen, score the next half
-season's map ranges exactly as the service would have served them ("frozen"); and the same models with their
-level recalibrated each week on the games settled since the boundary ("settled": `settled_level`, weekly)."""
+season's map ranges exactly as the service would have served them ("frozen"); and, as an experiment the service
+does not serve, the same models with their level recalibrated each week on the games settled since the boundary
+("settled": `settled_level`). Measured on 2025 H1 it did not bring every cell under the target (RESULTS.md)."""
 
 from __future__ import annotations
 
