@@ -1,8 +1,11 @@
-"""The win model's prior: a logistic regression on the two ratings and the side, which the trees then correct.
+"""The win model's prior: a logistic regression on the two ratings, the side and the two teams' kill-difference
+form, which the trees then correct.
 
 Chosen on the months before 2025 (benchmarks/RESULTS.md, 7 Dec 2026): LightGBM alone on the whole team row
 was worse than team Elo alone there (log-loss 0.637 against 0.629), a logistic regression on the ratings was
-better (0.626), and 30 boosting rounds from its logit kept that (0.626) where 100 lost it (0.629).
+better (0.626), and 30 boosting rounds from its logit kept that (0.626) where 100 lost it (0.629). The form
+input (the difference of the teams' exponentially weighted kills-minus-deaths per game) took the prior alone
+from 0.6256 to 0.6243 on those months; over 10 or 20 games it did worse there (0.6261, 0.6275).
 """
 
 from __future__ import annotations
@@ -11,25 +14,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# The prior's inputs: per 400 rating points, as in Elo's expectation (unknown roster Elo: 0 and a flag).
-PRIOR_INPUTS = ("elo_diff", "roster_elo_diff", "roster_elo_unknown", "side")
+# The prior's inputs: rating differences per 400 points, as in Elo's expectation (unknown roster Elo: 0 and a
+# flag), the side, and the kill-difference form per 10 kills a game (unknown: 0).
+PRIOR_INPUTS = ("elo_diff", "roster_elo_diff", "roster_elo_unknown", "side", "kill_diff_form")
 
 
-def rating_inputs(matrix: np.ndarray, feature_names: list[str]) -> np.ndarray:
-    """The PRIOR_INPUTS of win-model rows (columns named by `feature_names`): both rating differences / 400,
-    roster Elo unknown (1/0), the side (+1 blue, -1 red, 0 unknown)."""
+def _input(name: str, matrix: np.ndarray, column: dict[str, int]) -> np.ndarray:
+    def values(feature: str) -> np.ndarray:
+        return matrix[:, column[feature]]
+
+    if name == "elo_diff":
+        return np.nan_to_num(values("elo_diff") / 400.0)
+    if name == "roster_elo_diff":
+        return np.nan_to_num(values("roster_elo_diff") / 400.0)
+    if name == "roster_elo_unknown":
+        return np.isnan(values("roster_elo_diff")).astype(float)
+    if name == "side":
+        blue = values("is_blue")
+        return np.where(np.isnan(blue), 0.0, 2.0 * blue - 1.0)
+    if name == "kill_diff_form":
+        own = values("kills_ewm") - values("deaths_ewm")
+        opponent = values("opponent_kills_ewm") - values("opponent_deaths_ewm")
+        return np.nan_to_num((own - opponent) / 10.0)
+    raise ValueError(f"unknown prior input {name!r}")
+
+
+def rating_inputs(matrix: np.ndarray, feature_names: list[str], inputs: tuple[str, ...] = PRIOR_INPUTS) -> np.ndarray:
+    """The prior's `inputs` of win-model rows (columns named by `feature_names`)."""
     column = {name: i for i, name in enumerate(feature_names)}
-    elo = matrix[:, column["elo_diff"]] / 400.0
-    roster = matrix[:, column["roster_elo_diff"]] / 400.0
-    blue = matrix[:, column["is_blue"]]
-    return np.column_stack([np.nan_to_num(elo), np.nan_to_num(roster), np.isnan(roster).astype(float),
-                            np.where(np.isnan(blue), 0.0, 2.0 * blue - 1.0)])
+    return np.column_stack([_input(name, matrix, column) for name in inputs])
 
 
 @dataclass(frozen=True)
 class RatingPrior:
-    coefficients: tuple[float, ...]  # one per PRIOR_INPUTS
+    coefficients: tuple[float, ...]  # one per input
     intercept: float
+    inputs: tuple[str, ...] = PRIOR_INPUTS  # a version saved before an input was added keeps its own
 
     @classmethod
     def fit(cls, matrix: np.ndarray, outcome: np.ndarray, feature_names: list[str]) -> "RatingPrior":
@@ -50,13 +70,15 @@ class RatingPrior:
         return cls(tuple(float(w) for w in weights[:-1]), float(weights[-1]))
 
     def logit(self, matrix: np.ndarray, feature_names: list[str]) -> np.ndarray:
-        return rating_inputs(matrix, feature_names) @ np.array(self.coefficients) + self.intercept
+        return rating_inputs(matrix, feature_names, self.inputs) @ np.array(self.coefficients) + self.intercept
 
     def to_dict(self) -> dict:
-        return {"inputs": list(PRIOR_INPUTS), "coefficients": list(self.coefficients), "intercept": self.intercept}
+        return {"inputs": list(self.inputs), "coefficients": list(self.coefficients), "intercept": self.intercept}
 
     @classmethod
     def from_dict(cls, values: dict) -> "RatingPrior":
-        if list(values["inputs"]) != list(PRIOR_INPUTS):
-            raise ValueError(f"a rating prior over {values['inputs']}, not {list(PRIOR_INPUTS)}")
-        return cls(tuple(float(c) for c in values["coefficients"]), float(values["intercept"]))
+        inputs = tuple(values["inputs"])
+        unknown = [name for name in inputs if name not in PRIOR_INPUTS]
+        if unknown or len(inputs) != len(values["coefficients"]):
+            raise ValueError(f"a rating prior over {list(inputs)}: not inputs this version computes")
+        return cls(tuple(float(c) for c in values["coefficients"]), float(values["intercept"]), inputs)
