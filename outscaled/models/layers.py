@@ -69,7 +69,8 @@ def _log_likelihood(y: np.ndarray, mean: np.ndarray, size: np.ndarray) -> np.nda
     """NB log-likelihood per row, up to the terms that do not depend on the mean."""
     mean = np.clip(mean, 1e-6, None)
     poisson = y * np.log(mean) - mean
-    with np.errstate(invalid="ignore", over="ignore"):
+    # An infinite size (a Poisson month) gives inf/inf and log(0) here; those rows take the Poisson term below.
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         nb = size * np.log(size / (size + mean)) + y * np.log(mean / (size + mean))
     return np.where(np.isfinite(size), nb, poisson)
 
