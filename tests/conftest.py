@@ -20,10 +20,16 @@ from outscaled.lakehouse.catalog import open_catalog
 load_chdb()
 
 
+def proc_status(path: str | Path, names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields of a /proc status file (e.g. "State", "SigBlk": hex signal masks), as the kernel
+    writes them; raises OSError when the process is gone."""
+    return {name: value.strip() for name, value in (line.split(":\t", 1) for line in Path(path).read_text().splitlines()
+                                                    if line.startswith(names))}
+
+
 def _sigterm_state() -> str:
     """SIGTERM as the kernel sees it for this thread: blocked? ignored? (children inherit both across exec)."""
-    fields = dict(line.split(":\t", 1) for line in Path("/proc/thread-self/status").read_text().splitlines()
-                  if line.startswith(("SigBlk", "SigIgn")))
+    fields = proc_status("/proc/thread-self/status", ("SigBlk", "SigIgn"))
     bit = 1 << (signal.SIGTERM - 1)
     return (f"blocked={bool(int(fields['SigBlk'], 16) & bit)} "
             f"ignored={bool(int(fields['SigIgn'], 16) & bit)}")

@@ -204,12 +204,11 @@ def wait_or_stop(process: subprocess.Popen, stop: Callable[[], None]) -> int:
     def interrupt(signum, frame):
         raise Stopped(signum)
 
-    stops = STOP_SIGNALS
-    previous = {s: signal.signal(s, interrupt) for s in stops}
+    previous = {s: signal.signal(s, interrupt) for s in STOP_SIGNALS}
     try:
         return process.wait()
     except (Stopped, KeyboardInterrupt):
-        for s in stops:
+        for s in STOP_SIGNALS:
             signal.signal(s, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         stop()
         return 0

@@ -24,7 +24,7 @@ from outscaled.online.lifecycle import TREE_VARIABLE, alive, descendants
 from outscaled.online.redis_server import connect, embedded_url, stop_embedded
 from outscaled.online.service_process import NOTHING_TO_SERVE, free_port, wait_until_answering
 from outscaled.online.snapshot import publish
-from tests.conftest import environment
+from tests.conftest import environment, proc_status
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 STOP_WITHIN_SECONDS = 10
@@ -85,11 +85,10 @@ def _stop_and_check(process: subprocess.Popen, sig: int) -> list[str]:
 def _signal_state(pid: int) -> str:
     """The kernel's view of a process: its state and its blocked, ignored and pending signals (hex masks)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            return " ".join(line.strip().replace(":\t", "=") for line in status
-                            if line.startswith(("State", "SigBlk", "SigIgn", "SigPnd", "ShdPnd")))
+        fields = proc_status(f"/proc/{pid}/status", ("State", "SigBlk", "SigIgn", "SigPnd", "ShdPnd"))
     except OSError:
         return "gone"
+    return " ".join(f"{name}={value}" for name, value in fields.items())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
