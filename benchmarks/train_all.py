@@ -63,7 +63,9 @@ def main() -> None:
         from outscaled.lakehouse.catalog import open_catalog
         from outscaled.models.pipeline import average_opponent_frame, load_frames, range_metrics_rows, run_backtest, \
             train_and_register
-        from outscaled.models.season_boundary import season_boundary
+        from outscaled.models.ranges import range_metrics
+        from outscaled.models.season_boundary import season_boundary_ranges
+        from settled_level import recalibrated  # benchmarks/settled_level.py, beside this script
 
         settings = load_settings()
         catalog = open_catalog(settings)
@@ -100,15 +102,15 @@ def main() -> None:
                      ranges.filter(pl.col("scope") == "since 2025-01").drop("scope"))
         started = time.perf_counter()
         players, teams = load_frames(catalog)
-        boundary = season_boundary(players, teams, average_opponent_frame(catalog, players),
-                                   result.player_predictions, datetime(2025, 1, 1), datetime(2025, 7, 1),
-                                   result.calibration_window)
+        bundle, boundary = season_boundary_ranges(players, teams, average_opponent_frame(catalog, players),
+                                                  result.player_predictions, datetime(2025, 1, 1),
+                                                  datetime(2025, 7, 1), result.calibration_window)
         seconds = time.perf_counter() - started
         print_ranges(f"season boundary: trained on games before 2025, frozen, scoring 2025 H1 ({seconds:.0f} s)",
-                     boundary.filter(pl.col("calibration") == "frozen").drop("calibration"))
+                     range_metrics(boundary))
         print_ranges("season boundary, an experiment (not served): the same models, their level recalibrated weekly "
-                     "on the games settled since 2025-01-01 (outscaled.models.season_boundary.settled_level)",
-                     boundary.filter(pl.col("calibration") == "settled").drop("calibration"))
+                     "on the games settled since 2025-01-01 (benchmarks/settled_level.py)",
+                     range_metrics(recalibrated(bundle, boundary)))
 
 
 if __name__ == "__main__":

@@ -1,69 +1,32 @@
 """Does calibration survive a new season? Models, layers and range calibration fitted on everything before
 a season boundary (out-of-fold rows of the walk-forward before it), then frozen, score the next half
-season's map ranges exactly as the service would have served them ("frozen"); and, as an experiment the service
-does not serve, the same models with their level recalibrated each week on the games settled since the boundary
-("settled": `settled_level`). Measured on 2025 H1 it did not bring every cell under the target (RESULTS.md)."""
+season's map ranges exactly as the service would have served them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
 import polars as pl
 
-from outscaled.features.schema import STATS
 from outscaled.models.backtest import Bundle, fit_bundle
-from outscaled.models.ranges import calibrate_cells, range_metrics, raw_p_over
+from outscaled.models.ranges import range_metrics
 from outscaled.models.served import served_ranges
 
-# A stat's settled level is used once this many player-maps have settled since the training end.
-MIN_SETTLED_MAPS = 500
-_WEEK = pl.col("series_start").dt.truncate("1w").alias("week")  # weeks start on Monday
 
-
-def settled_level(ranges: pl.DataFrame) -> pl.DataFrame:
-    """Per (stat, week): actual over expected total of the single maps (ranges "1".."5", `model` mode, named
-    opponent) of every series that started at least a day before the week (settled) and after the training end
-    (every row of `ranges`); 1.0 while fewer than MIN_SETTLED_MAPS have settled."""
-    ranges = ranges.with_columns(_WEEK)
-    maps = ranges.filter(pl.col("range").is_in(["1", "2", "3", "4", "5"]))
-    weeks = ranges["week"].unique().sort().to_list()
-    records = []
-    for stat in STATS:
-        mine = maps.filter(pl.col("stat") == stat).with_columns(pl.col("means_model_named").list.sum().alias("_mean"))
-        for week in weeks:
-            settled = mine.filter(pl.col("series_start") < week - timedelta(days=1))
-            ratio = (float(settled["target"].sum()) / float(settled["_mean"].sum())
-                     if settled.height >= MIN_SETTLED_MAPS else 1.0)
-            records.append({"stat": stat, "week": week, "level": ratio})
-    return pl.DataFrame(records, schema_overrides={"week": ranges["week"].dtype})
-
-
-def recalibrated(bundle: Bundle, ranges: pl.DataFrame) -> pl.DataFrame:
-    """`ranges` (served_ranges) re-priced with every mean multiplied by its stat's settled level for the week
-    (`settled_level`), then the bundle's own range calibration: the level the served answers have missed since
-    the training end, corrected with nothing but settled games."""
-    levels = settled_level(ranges)
-    rows = ranges.with_columns(_WEEK).join(levels, on=["stat", "week"], how="left").with_columns(pl.col("level").fill_null(1.0))
-    columns = []
-    for column in [c for c in rows.columns if c.startswith("means_")]:
-        mode, opponent = column.removeprefix("means_").rsplit("_", 1)
-        scaled = rows.select(pl.col(column) * pl.col("level"), "nb_size", "maps", "line")
-        raw = raw_p_over(scaled, column)
-        calibrated = calibrate_cells(rows, raw, lambda s, k, p: bundle.calibrate(s, mode, k, p, opponent))
-        columns.append(pl.Series(column.replace("means_", "p_over_", 1), calibrated))
-    return rows.with_columns(*columns).drop("level", "week")
-
-
-def season_boundary(players: pl.DataFrame, teams: pl.DataFrame, average: pl.DataFrame, oof: pl.DataFrame,
-                    boundary: datetime, until: datetime, calibration_window: int | None = None) -> pl.DataFrame:
-    """Range metrics (outscaled.models.ranges.range_metrics) of series starting in [boundary, until) for a
-    bundle trained on games before `boundary`, its layers and calibration from out-of-fold rows before it;
-    `calibration`: "frozen" (as trained) or "settled" (the level recalibrated weekly: `recalibrated`)."""
+def season_boundary_ranges(players: pl.DataFrame, teams: pl.DataFrame, average: pl.DataFrame, oof: pl.DataFrame,
+                           boundary: datetime, until: datetime, calibration_window: int | None = None
+                           ) -> tuple[Bundle, pl.DataFrame]:
+    """The bundle trained on games before `boundary` (its layers and calibration from out-of-fold rows before
+    it) and the map ranges of series starting in [boundary, until) as it serves them (served_ranges)."""
     bundle = fit_bundle(players, teams, boundary, oof.filter(pl.col("series_start") < boundary),
                         calibration_window=calibration_window)
     window = (players["series_start"] >= boundary) & (players["series_start"] < until)
     history = players.filter(pl.col("game_start") < boundary)
-    ranges = served_ranges(bundle, players.filter(window), average.filter(window), history)
-    return pl.concat([range_metrics(ranges).with_columns(pl.lit("frozen").alias("calibration")),
-                      range_metrics(recalibrated(bundle, ranges)).with_columns(pl.lit("settled").alias("calibration"))])
+    return bundle, served_ranges(bundle, players.filter(window), average.filter(window), history)
+
+
+def season_boundary(players: pl.DataFrame, teams: pl.DataFrame, average: pl.DataFrame, oof: pl.DataFrame,
+                    boundary: datetime, until: datetime, calibration_window: int | None = None) -> pl.DataFrame:
+    """Range metrics (outscaled.models.ranges.range_metrics) of `season_boundary_ranges`."""
+    _, ranges = season_boundary_ranges(players, teams, average, oof, boundary, until, calibration_window)
+    return range_metrics(ranges)

@@ -1,11 +1,11 @@
-"""The season-boundary recalibration: a stat's level for a week comes from series settled before it only."""
+"""The season-boundary recalibration experiment (benchmarks/settled_level.py): a stat's level for a week comes from series settled before it only."""
 
 from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
 
-from outscaled.models.season_boundary import MIN_SETTLED_MAPS, settled_level
+from benchmarks.settled_level import MIN_SETTLED_MAPS, settled_level
 
 
 def _ranges() -> pl.DataFrame:
