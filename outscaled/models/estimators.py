@@ -34,16 +34,21 @@ def prediction_threads(rows: int, per_row_ms: float = 0.005) -> int:
     return 1 if rows * per_row_ms < 1.0 else 0
 
 
-def recent_level(matrix: np.ndarray, feature_names: list[str], stat: str, fallback: float) -> np.ndarray:
-    """The level a stat model's trees correct, per row: the recent level of the row's league and position
-    (position_recent_<stat>), else its all-time baseline, else `fallback` (the training rows' mean).
+def level_columns(feature_names: list[str], stat: str) -> tuple[int, int]:
+    """Where a row holds its league/position's recent level of `stat` and, for when that is unknown, its
+    all-time baseline (outscaled.features.schema.PLAYER_FEATURES)."""
+    return feature_names.index(f"position_recent_{stat}"), feature_names.index(f"position_baseline_{stat}")
+
+
+def recent_level(matrix: np.ndarray, columns: tuple[int, int], fallback: float) -> np.ndarray:
+    """The level a stat model's trees correct, per row: the recent level of the row's league and position, else
+    its all-time baseline (`columns`: level_columns), else `fallback` (the training rows' mean).
 
     The trees learn log(mean / level), so a league whose level moves (a new season, a new draft format) moves
     every answer with it; trees alone can only answer levels they were trained on, and drew the players of a
     season with more kills back to the old season's mean."""
-    names = {name: i for i, name in enumerate(feature_names)}
-    level = matrix[:, names[f"position_recent_{stat}"]]
-    level = np.where(np.isnan(level), matrix[:, names[f"position_baseline_{stat}"]], level)
+    recent, baseline = columns
+    level = np.where(np.isnan(matrix[:, recent]), matrix[:, baseline], matrix[:, recent])
     return np.where(level > 0, level, fallback)  # NaN compares False: unknown takes the fallback too
 
 
@@ -52,17 +57,19 @@ class StatModel:
     stat: str
     booster: lgb.Booster
     nb_size: float
+    level_fallback: float  # the recent level of a row that has none (recent_level)
+    feature_names: list[str]
     calibrator: IsotonicRegression | None = None
-    feature_names: list[str] = field(default_factory=list)
-    level_fallback: float | None = None  # None: the trees answer the mean alone (versions before the level)
     _explainer: TreeExplainer | bool | None = field(default=None, init=False, repr=False, compare=False)
     compiled: CompiledForest | None = field(default=None, init=False, repr=False, compare=False)  # nvForest
+    _level_columns: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._level_columns = level_columns(self.feature_names, self.stat)  # found once, not per request
 
     def level(self, matrix: np.ndarray) -> np.ndarray:
-        """The recent level each row's mean is relative to (ones for a model without one)."""
-        if self.level_fallback is None:
-            return np.ones(len(matrix))
-        return recent_level(matrix, self.feature_names, self.stat, self.level_fallback)
+        """The recent level each row's mean is relative to."""
+        return recent_level(matrix, self._level_columns, self.level_fallback)
 
     def predict_mean(self, matrix: np.ndarray) -> np.ndarray:
         if self.compiled is not None:
@@ -111,7 +118,7 @@ class StatModel:
     def from_files(cls, files: dict[str, str]) -> "StatModel":
         extra = json.loads(files["extra.json"])
         return cls(extra["stat"], lgb.Booster(model_str=files["booster.txt"]), float(extra["nb_size"]),
-                   calibrator_from_json(extra["calibration"]), extra["feature_names"], extra.get("level_fallback"))
+                   float(extra["level_fallback"]), extra["feature_names"], calibrator_from_json(extra["calibration"]))
 
 
 def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_names: list[str],
@@ -122,11 +129,11 @@ def train_stat_model(stat: str, matrix: np.ndarray, target: np.ndarray, feature_
     keep = ~np.isnan(target)
     rows, outcome = matrix[keep], target[keep]
     fallback = float(outcome.mean()) if len(outcome) else 1.0
-    level = recent_level(rows, feature_names, stat, fallback)
+    level = recent_level(rows, level_columns(feature_names, stat), fallback)
     data = lgb.Dataset(rows, label=outcome, feature_name=feature_names, init_score=np.log(level),
                        free_raw_data=False)
     booster = lgb.train({**_COMMON, "objective": "poisson", "num_threads": threads}, data, num_boost_round=ROUNDS)
-    model = StatModel(stat, booster, 1.0, None, feature_names, fallback)
+    model = StatModel(stat, booster, 1.0, fallback, feature_names)
     if oof_mean is not None and oof_target is not None and len(oof_target) >= 500:
         model.nb_size = fit_nb_size(oof_target, oof_mean)
     else:
