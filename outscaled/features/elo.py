@@ -17,22 +17,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from outscaled.features.project import project_vars as _project_vars
+from outscaled.features.project import project_vars
 
 
 def initial_rating() -> float:
     """The rating every new team or player starts at (the dbt project's `elo_initial_rating`, read from it)."""
-    return float(_project_vars()["elo_initial_rating"])
+    return float(project_vars()["elo_initial_rating"])
 
 
 def team_k_factor() -> float:
     """K of team Elo (the dbt project's `elo_k_factor`)."""
-    return float(_project_vars()["elo_k_factor"])
+    return float(project_vars()["elo_k_factor"])
 
 
 def player_k_factor() -> float:
     """K of roster Elo (the dbt project's `player_elo_k_factor`)."""
-    return float(_project_vars()["player_elo_k_factor"])
+    return float(project_vars()["player_elo_k_factor"])
 
 
 def expected_score(rating: float, opponent_rating: float) -> float:
