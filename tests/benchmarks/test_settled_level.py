@@ -1,4 +1,5 @@
-"""The season-boundary recalibration experiment (benchmarks/settled_level.py): a stat's level for a week comes from series settled before it only."""
+"""The season-boundary recalibration experiment (benchmarks/settled_level.py): a stat's level for a week
+comes from series settled before it only."""
 
 from datetime import datetime, timedelta
 
