@@ -79,8 +79,8 @@ class StatModel:
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Per-feature contributions to the log-mean, last column the bias plus the log of the row's level:
         LightGBM's pred_contrib numbers (path-dependent TreeSHAP), from the explainer
-        (outscaled/models/treeshap.py: ~0.3 ms for one row, ~0.02 ms a row in batches, against ~0.5 ms a row here for LightGBM's own code, which remains for a
-        model the explainer does not handle)."""
+        (outscaled/models/treeshap.py: ~0.3 ms for one row, ~0.02 ms a row in batches, against ~0.5 ms a row
+        here for LightGBM's own code, which remains for a model the explainer does not handle)."""
         explainer = self.explainer()
         if explainer is None:
             contributions = self.booster.predict(matrix, pred_contrib=True,
