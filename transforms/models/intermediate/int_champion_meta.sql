@@ -1,19 +1,13 @@
 -- Champion pick and ban rates in a patch from games on days before each target day (no same-day games:
 -- a series may start before others that day end). One row per (patch, champion, day) a player played.
 with daily as (
-    select patch, champion, {{ outscaled.day_of('game_start') }} as day,
-           sum(case when kind = 'pick' then 1 else 0 end) as picks,
-           sum(case when kind = 'ban' then 1 else 0 end) as bans
-    from {{ ref('int_champion_picks') }}
-    group by patch, champion, {{ outscaled.day_of('game_start') }}
+    select patch, champion, day, picks, bans from {{ ref('int_champion_days') }}
 ),
 patch_daily as (
-    select patch, {{ outscaled.day_of('game_start') }} as day, count(distinct game_id) as games
-    from {{ ref('int_champion_picks') }}
-    group by patch, {{ outscaled.day_of('game_start') }}
+    select patch, day, games from {{ ref('int_patch_days') }}
 ),
 patch_first_seen as (
-    select patch, min(game_start) as patch_first_seen from {{ ref('int_champion_picks') }} group by patch
+    select patch, min(first_game_start) as patch_first_seen from {{ ref('int_patch_days') }} group by patch
 ),
 targets as (
     select distinct patch, champion, {{ outscaled.day_of('series_start') }} as day

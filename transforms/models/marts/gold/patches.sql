@@ -2,7 +2,7 @@
 -- in a team row (the team-rows-only files name the patch too), so every game's patch has a first sighting.
 select patch, min(game_start) as patch_first_seen
 from (
-    select patch, game_start from {{ ref('int_champion_picks') }} where patch is not null
+    select patch, first_game_start as game_start from {{ ref('int_patch_days') }} where patch is not null
     union all
     select patch, game_start from {{ ref('int_team_games') }} where patch is not null
 ) seen
