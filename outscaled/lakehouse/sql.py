@@ -49,11 +49,11 @@ def lakehouse_connection(catalog: Catalog) -> duckdb.DuckDBPyConnection:
         schema = ".".join(namespace)
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for identifier in catalog.list_tables(namespace):
-            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {_scan_sql(catalog, identifier, cut, build)}')
+            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {scan_sql(catalog, identifier, cut, build)}')
     return connection
 
 
-def _scan_sql(catalog: Catalog, identifier: tuple[str, ...], cut: Cut | None, build: dict[str, int]) -> str:
+def scan_sql(catalog: Catalog, identifier: tuple[str, ...], cut: Cut | None, build: dict[str, int]) -> str:
     """The table as readers must see it (`outscaled.lakehouse.loads`): bronze at the newest complete load (no
     rows before the first), dbt's marts at the newest build, any other table at its current snapshot."""
     name = ".".join(identifier)

@@ -9,12 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from outscaled.config import load_settings
 from outscaled.ingest.pipeline import ingest_paths
 from outscaled.lakehouse.catalog import open_catalog
+from outscaled.lakehouse.dbt_iceberg import create_source_views
 from outscaled.lakehouse.loads import LOADED_TABLES, read_as_of_cut
 from outscaled.lakehouse.sql import run_query
 from outscaled.lakehouse.tables import read_table
@@ -60,7 +62,8 @@ def _stored(catalog) -> dict[str, pl.DataFrame]:
 
 
 def _seen_by_readers(catalog) -> dict[str, object]:
-    """What the readers get: the dbt sources' read (as of the cut) and `outscaled sql` over the views."""
+    """What the readers get: the tables as of the cut, `outscaled sql` over its views, and dbt's sources (the
+    views the dbt plugin creates on its DuckDB connection)."""
     seen: dict[str, object] = {}
     for definition in LOADED_TABLES:
         frame = read_as_of_cut(catalog, definition.identifier)
@@ -72,6 +75,11 @@ def _seen_by_readers(catalog) -> dict[str, object]:
                (select count(distinct game_id) from bronze.player_games p
                 where not exists (select 1 from bronze.team_games t where t.game_id = p.game_id))""").fetchone()
     seen["sql counts"] = sql
+    with duckdb.connect(":memory:") as connection:
+        assert {"player_games", "team_games"} <= set(create_source_views(connection, catalog))
+        seen["dbt sources"] = connection.execute(
+            "select (select count(*) from bronze.player_games), (select count(*) from bronze.team_games), "
+            "(select count(distinct game_id) from bronze.player_games)").fetchone()
     return seen
 
 
@@ -123,7 +131,10 @@ def test_a_load_killed_at_a_commit_boundary_is_invisible_and_converges(boundary,
     catalog = open_catalog(settings)
     _assert_same(_stored(catalog), clean_run)
     after = _seen_by_readers(catalog)
-    _assert_same({k: v for k, v in after.items() if k != "sql counts"}, _stored(catalog))
+    _assert_same({k: v for k, v in after.items() if k not in ("sql counts", "dbt sources")}, _stored(catalog))
+    players = clean_run["bronze.player_games"]
+    assert after["dbt sources"] == (players.height, clean_run["bronze.team_games"].height,
+                                    players["game_id"].n_unique())  # dbt reads each row once
     assert after["sql counts"][2] == clean_run["bronze.quarantine"].height > 0  # quarantine not doubled
     assert after["sql counts"][4] == 0
 
