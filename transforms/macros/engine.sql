@@ -88,6 +88,17 @@
   array({{ exprs | join(', ') }})
 {%- endmacro %}
 
+{# One output row per element of the list `expr` (its value, null elements included), in a select list. #}
+{% macro unnest_list(expr) -%}
+  {{ adapter.dispatch('unnest_list', 'outscaled')(expr) }}
+{%- endmacro %}
+{% macro duckdb__unnest_list(expr) -%}
+  unnest({{ expr }})
+{%- endmacro %}
+{% macro spark__unnest_list(expr) -%}
+  explode({{ expr }})
+{%- endmacro %}
+
 {# A bronze table as the newest complete load left it (outscaled/lakehouse/loads.py). DuckDB's sources go
    through the project's plugin, which pins them itself; Spark reads the Iceberg table directly, so the
    snapshot id comes in the `bronze_snapshots` var (the Dagster asset passes the cut; without it, a manual
