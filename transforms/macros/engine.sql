@@ -99,8 +99,8 @@
   explode({{ expr }})
 {%- endmacro %}
 
-{# A bronze table as the newest complete load left it (outscaled/lakehouse/loads.py). DuckDB's sources go
-   through the project's plugin, which pins them itself; Spark reads the Iceberg table directly, so the
+{# A bronze table as the newest complete load left it (outscaled/lakehouse/loads.py). On DuckDB the sources are
+   views the project's plugin creates at the cut when dbt connects; Spark reads the Iceberg table directly, so the
    snapshot id comes in the `bronze_snapshots` var (the Dagster asset passes the cut; without it, a manual
    `dbt build` on Spark reads the current snapshot). #}
 {% macro bronze(name) -%}
