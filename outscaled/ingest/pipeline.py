@@ -34,7 +34,9 @@ from outscaled.lakehouse.loads import (
     LOADED_TABLES, PendingFile, newest_cut, reader_snapshot, record_complete, record_started, unfinished_files,
 )
 from outscaled.lakehouse.snapshot_reads import read_at
-from outscaled.lakehouse.tables import DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_table
+from outscaled.lakehouse.tables import (
+    DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_games,
+)
 
 Progress = Callable[[str], None]
 
@@ -203,15 +205,25 @@ def _parse_all(items: list[LandedFile], date_orders: dict[str, DateOrder], progr
     return parsed
 
 
+REDUCED_CONTEXT_COLUMNS = ("game_id", "team_name", "date", "league", "year", "split", "playoffs", "patch", "game",
+                           "game_length", "result")
+
+
 def _attach_reduced_context(parsed: list[tuple[LandedFile, ParsedFile]], team_games) -> list[tuple[LandedFile, ParsedFile]]:
+    """Date the reduced player files' rows from their team rows: this batch's first, then the stored rows of only
+    the (game, team) pairs the batch lacks (reading all of bronze.team_games each run grew with the table)."""
     needing = [p for p in parsed if p[1].layout == "reduced_player_kda"]
     if not needing:
         return parsed
-    batch_team_rows = [r.rows.filter(pl.col("position") == TEAM_POSITION) for _, r in parsed
-                       if r.layout != "reduced_player_kda"]
-    stored = read_table(team_games, ("game_id", "team_name", "date", "league", "year", "split", "playoffs",
-                                     "patch", "game", "game_length", "result"))
-    context = pl.concat([*(t.select(stored.columns) for t in batch_team_rows), stored], how="vertical_relaxed")
+    batch_team_rows = [r.rows.filter(pl.col("position") == TEAM_POSITION).select(REDUCED_CONTEXT_COLUMNS)
+                       for _, r in parsed if r.layout != "reduced_player_kda"]
+    batch = pl.concat(batch_team_rows, how="vertical_relaxed") if batch_team_rows else None
+    wanted = pl.concat([f.rows.select("game_id", "team_name") for _, f in needing]).unique()
+    lacking = wanted if batch is None else wanted.join(batch, on=["game_id", "team_name"], how="anti")
+    stored = read_games(team_games, REDUCED_CONTEXT_COLUMNS, sorted(lacking["game_id"].drop_nulls().unique().to_list()))
+    if batch is not None:
+        stored = stored.join(batch, on=["game_id", "team_name"], how="anti")
+    context = pl.concat([part for part in (batch, stored) if part is not None], how="vertical_relaxed")
     problems, result = [], []
     for item, file in parsed:
         if file.layout == "reduced_player_kda":

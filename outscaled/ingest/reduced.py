@@ -15,8 +15,9 @@ def attach_game_context(player_rows: pl.DataFrame, team_rows: pl.DataFrame, name
     `team_rows` are team rows already known (this batch or bronze.team_games). Raises when any game
     has no team rows, because its player rows could not be dated or partitioned.
     """
-    context = team_rows.select("game_id", "team_name", *GAME_CONTEXT, "result").unique(["game_id", "team_name"])
-    games = context.drop("team_name", "result").unique("game_id", keep="first")
+    context = (team_rows.select("game_id", "team_name", *GAME_CONTEXT, "result")
+               .unique(["game_id", "team_name"], keep="first", maintain_order=True))  # the first file's rows
+    games = context.drop("team_name", "result").unique("game_id", keep="first", maintain_order=True)
     filled = (player_rows.drop(*GAME_CONTEXT, "result")
               .join(games, on="game_id", how="left")
               .join(context.select("game_id", "team_name", "result"), on=["game_id", "team_name"], how="left"))

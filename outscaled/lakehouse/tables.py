@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
@@ -124,3 +125,16 @@ def read_table(table: Table, columns: tuple[str, ...] = ("*",), row_filter=None)
     scan = table.scan(selected_fields=columns) if row_filter is None else table.scan(
         row_filter=row_filter, selected_fields=columns)
     return pl.from_arrow(scan.to_arrow())
+
+
+def read_games(table: Table, columns: tuple[str, ...], games: list[str], key: str = "game_id") -> pl.DataFrame:
+    """`columns` of the table's current rows of `games` (by `key`); the table is not read when `games` is empty.
+    The keys select rows batch by batch in Arrow: an IN of thousands of keys pushed into pyiceberg's reader is
+    rebound and translated for every file."""
+    scan = table.scan(selected_fields=tuple(dict.fromkeys((*columns, key))))
+    if not games:
+        return pl.from_arrow(scan.projection().select(*columns).as_arrow().empty_table()).select(columns)
+    wanted = pa.array(games, pa.string())
+    reader = scan.to_arrow_batch_reader()
+    kept = [batch.filter(pc.is_in(batch.column(key), value_set=wanted)) for batch in reader]
+    return pl.from_arrow(pa.Table.from_batches(kept, schema=reader.schema).select(list(columns)))

@@ -117,6 +117,18 @@ def test_reduced_player_file_needs_its_team_games(catalog, settings):
     assert players.height == 25_920 and players["date"].null_count() == 0 and players["result"].null_count() == 0
 
 
+def test_reduced_player_file_is_dated_from_stored_team_games_in_a_later_run(catalog, settings):
+    _ingest(catalog, settings, [SAMPLE_DATA / "major_leagues_2025_team_games.parquet"])
+    _ingest(catalog, settings, [SAMPLE_DATA / "major_leagues_2025_player_kda.parquet"])
+    players = read_table(catalog.load_table("bronze.player_games"))
+    teams = read_table(catalog.load_table("bronze.team_games"), ("game_id", "team_name", "date", "league", "result"))
+    assert players.height == 25_920 and players["date"].null_count() == 0 and players["result"].null_count() == 0
+    dated = players.join(teams, on=["game_id", "team_name"], suffix="_team")
+    assert dated.height == players.height  # every player row's (game, team) has its stored team row
+    assert (dated["date"] == dated["date_team"]).all() and (dated["league"] == dated["league_team"]).all()
+    assert (dated["result"] == dated["result_team"]).all()
+
+
 @pytest.mark.full_data
 def test_drafts_parquet_lands_in_its_own_table(catalog, settings, shared_data):
     _ingest(catalog, settings, [shared_data / "reduced" / "drafts_2014_2025.parquet"])
