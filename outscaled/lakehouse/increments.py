@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,9 +72,27 @@ def rows_of_games_written_between(table: Table, older: int, newer: int, columns:
 
 
 def _holds_any(table: Table, snapshot: int, tasks: list, key: str, games: pa.Array) -> bool:
-    """Whether the files of `tasks` (at `snapshot`) hold a row of any of `games`, reading their key column only."""
+    """Whether the files of `tasks` (at `snapshot`) hold a row of any of `games`, reading their key column only:
+    by DuckDB where every file is local (one parallel scan; pyiceberg's reader spent ~15 s a run on these files
+    at 100x of the shared data), by pyiceberg otherwise. A row a delete file removes still counts (the caller
+    then reads the rows the careful way), so nothing is missed."""
+    paths = [_local_path(task.file.file_path) for task in tasks]
+    if all(path is not None for path in paths):
+        with duckdb.connect(":memory:") as connection:
+            connection.register("wanted_games", pa.table({"game": games}))
+            found = connection.execute(
+                f'SELECT 1 FROM read_parquet(?, union_by_name = true) WHERE "{key}" IN (SELECT game FROM wanted_games) '
+                "LIMIT 1", [paths]).fetchone()
+        return found is not None
     key_only = table.scan(snapshot_id=snapshot, selected_fields=(key,)).projection()
     for batch in ArrowScan(table.metadata, table.io, key_only, AlwaysTrue()).to_record_batches(tasks):
         if pc.any(pc.is_in(batch.column(key), value_set=games)).as_py():
             return True
     return False
+
+
+def _local_path(location: str) -> str | None:
+    """The file system path of a local data file's location, None for a remote one (s3://, gs://, ...)."""
+    if location.startswith("file://"):
+        return location[len("file://"):]
+    return location if "://" not in location else None
