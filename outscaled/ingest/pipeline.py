@@ -35,7 +35,7 @@ from outscaled.lakehouse.loads import (
 )
 from outscaled.lakehouse.snapshot_reads import read_at
 from outscaled.lakehouse.tables import (
-    DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, read_games,
+    DRAFTS, LOADS, PLAYER_GAMES, QUARANTINE, SOURCE_FILES, TEAM_GAMES, ensure_table, rows_of_games,
 )
 
 Progress = Callable[[str], None]
@@ -220,7 +220,8 @@ def _attach_reduced_context(parsed: list[tuple[LandedFile, ParsedFile]], team_ga
     batch = pl.concat(batch_team_rows, how="vertical_relaxed") if batch_team_rows else None
     wanted = pl.concat([f.rows.select("game_id", "team_name") for _, f in needing]).unique()
     lacking = wanted if batch is None else wanted.join(batch, on=["game_id", "team_name"], how="anti")
-    stored = read_games(team_games, REDUCED_CONTEXT_COLUMNS, sorted(lacking["game_id"].drop_nulls().unique().to_list()))
+    stored = pl.from_arrow(rows_of_games(team_games, REDUCED_CONTEXT_COLUMNS,
+                                         sorted(lacking["game_id"].drop_nulls().unique().to_list())))
     if batch is not None:
         stored = stored.join(batch, on=["game_id", "team_name"], how="anti")
     context = pl.concat([part for part in (batch, stored) if part is not None], how="vertical_relaxed")

@@ -3,9 +3,8 @@
 When dbt opens its DuckDB connection, every bronze table becomes the view `bronze.<table>` over DuckDB's own
 Iceberg reader at the newest complete load (`outscaled.lakehouse.loads`), never half a load: the staging
 models read only the columns they name, in parallel, where loading a whole source through pyiceberg into
-a DuckDB table first read all 160 columns of every row (at 100x of the shared data, 104 s of the build for
-player_games and drafts alone). A source that declares `meta: {plugin: outscaled_iceberg, iceberg_table:
-ns.table}` is still loaded whole into a table the old way. Marts use
+a DuckDB table first read all 169 columns of every row (at 100x of the shared data, 104 s of the build for
+player_games and drafts alone). Marts use
 `materialized='external'` with `plugin: outscaled_iceberg`: dbt-duckdb writes the model to Parquet, then
 `store()` commits that file's rows to the Iceberg table `<schema>.<model>` as one overwrite snapshot
 (creating the table, or evolving its schema by name, first). Catalog settings come from the one
@@ -27,7 +26,7 @@ from pyiceberg.catalog import Catalog
 from outscaled.config import load_settings
 from outscaled.features.elo import register_duckdb_functions
 from outscaled.lakehouse.catalog import open_catalog
-from outscaled.lakehouse.loads import batches_as_of_cut, newest_build, newest_cut
+from outscaled.lakehouse.loads import newest_build, newest_cut
 from outscaled.lakehouse.sql import load_iceberg_extension, scan_sql
 
 SOURCE_NAMESPACE = "bronze"
@@ -77,12 +76,6 @@ class Plugin(BasePlugin):
             self._catalog = open_catalog(load_settings())
         return self._catalog
 
-    def load(self, source_config: SourceConfig) -> pa.RecordBatchReader:
-        """Bronze as the newest complete load left it, streamed: dbt-duckdb copies it into a table batch by
-        batch, so a source never sits in memory whole (at 10x the data it did: most of the build's peak)."""
-        identifier = source_config.get("iceberg_table") or f"{source_config.schema}.{source_config.identifier}"
-        return batches_as_of_cut(self.catalog, identifier)
-
     def store(self, target_config: TargetConfig) -> None:
         relation = target_config.relation
         data = pq.read_table(target_config.location.path)
@@ -92,8 +85,7 @@ class Plugin(BasePlugin):
 def create_source_views(conn: Any, catalog: Catalog, namespace: str = SOURCE_NAMESPACE) -> list[str]:
     """`namespace.<table>` in DuckDB as a view of every Iceberg table of `namespace` as readers must see it (one
     cut for all of them); a table an older build loaded there is replaced. The names of the views."""
-    tables = [identifier for identifier in catalog.list_tables(namespace)] if (namespace,) in catalog.list_namespaces() \
-        else []
+    tables = catalog.list_tables(namespace) if (namespace,) in catalog.list_namespaces() else []
     if not tables:
         return []
     load_iceberg_extension(conn)
@@ -102,8 +94,8 @@ def create_source_views(conn: Any, catalog: Catalog, namespace: str = SOURCE_NAM
     names = []
     for identifier in tables:
         name = identifier[-1]
-        found = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
-                             "AND table_schema = ? AND table_name = ?", [namespace, name]).fetchall()
+        found = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = "
+                             "current_database() AND table_schema = ? AND table_name = ?", [namespace, name]).fetchall()
         if found and found[0][0] != "VIEW":
             conn.execute(f'DROP TABLE "{namespace}"."{name}"')
         conn.execute(f'CREATE OR REPLACE VIEW "{namespace}"."{name}" AS {scan_sql(catalog, identifier, cut, build)}')

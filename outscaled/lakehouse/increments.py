@@ -23,6 +23,7 @@ from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.table import Table
 
 from outscaled.lakehouse.snapshot_reads import is_ancestor
+from outscaled.lakehouse.tables import rows_of_games
 
 
 def files_written_between(table: Table, older: int, newer: int) -> list | None:
@@ -62,12 +63,7 @@ def rows_of_games_written_between(table: Table, older: int, newer: int, columns:
     older = [task for task in table.scan(row_filter=where, snapshot_id=newer).plan_files()
              if task.file.file_path not in new_files]
     if older and _holds_any(table, newer, older, key, games):
-        # The games select the rows in Arrow, batch by batch: an IN of thousands of keys pushed into pyiceberg's
-        # reader is rebound and translated for every file (36 s against 4.8 s for a whole read, 324 files at 5x).
-        read = tuple(dict.fromkeys((*columns, key)))
-        reader = table.scan(row_filter=where, snapshot_id=newer, selected_fields=read).to_arrow_batch_reader()
-        kept = [batch.filter(pc.is_in(batch.column(key), value_set=games)) for batch in reader]
-        return pa.Table.from_batches(kept, schema=reader.schema).select(list(columns))
+        return rows_of_games(table, columns, games.to_pylist(), key, snapshot_id=newer, row_filter=where)
     return written.select(list(columns))
 
 

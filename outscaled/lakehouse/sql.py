@@ -49,7 +49,8 @@ def lakehouse_connection(catalog: Catalog) -> duckdb.DuckDBPyConnection:
         schema = ".".join(namespace)
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for identifier in catalog.list_tables(namespace):
-            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {scan_sql(catalog, identifier, cut, build)}')
+            scan = scan_sql(catalog, identifier, cut, build)
+            connection.execute(f'CREATE VIEW "{schema}"."{identifier[-1]}" AS {scan}')
     return connection
 
 

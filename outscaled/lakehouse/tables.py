@@ -8,6 +8,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -127,14 +128,18 @@ def read_table(table: Table, columns: tuple[str, ...] = ("*",), row_filter=None)
     return pl.from_arrow(scan.to_arrow())
 
 
-def read_games(table: Table, columns: tuple[str, ...], games: list[str], key: str = "game_id") -> pl.DataFrame:
-    """`columns` of the table's current rows of `games` (by `key`); the table is not read when `games` is empty.
-    The keys select rows batch by batch in Arrow: an IN of thousands of keys pushed into pyiceberg's reader is
-    rebound and translated for every file."""
-    scan = table.scan(selected_fields=tuple(dict.fromkeys((*columns, key))))
+def rows_of_games(table: Table, columns: tuple[str, ...], games: list[str], key: str = "game_id",
+                  snapshot_id: int | None = None, row_filter: BooleanExpression = AlwaysTrue()) -> pa.Table:
+    """`columns` of the table's rows of `games` (by `key`) at `snapshot_id` (None: the current one) among the rows
+    `row_filter` keeps (files it rules out by partition are not opened); the table is not read when `games` is
+    empty. The keys select rows batch by batch in Arrow: an IN of thousands of keys pushed into pyiceberg's
+    reader is rebound and translated for every file (36 s against 4.8 s for a whole read, 324 files at 5x)."""
+    scan = table.scan(row_filter=row_filter, snapshot_id=snapshot_id,
+                      selected_fields=tuple(dict.fromkeys((*columns, key))))
     if not games:
-        return pl.from_arrow(scan.projection().select(*columns).as_arrow().empty_table()).select(columns)
+        empty = scan.projection().as_arrow().empty_table()
+        return empty.select(list(columns))
     wanted = pa.array(games, pa.string())
     reader = scan.to_arrow_batch_reader()
     kept = [batch.filter(pc.is_in(batch.column(key), value_set=wanted)) for batch in reader]
-    return pl.from_arrow(pa.Table.from_batches(kept, schema=reader.schema).select(list(columns)))
+    return pa.Table.from_batches(kept, schema=reader.schema).select(list(columns))
