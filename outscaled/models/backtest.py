@@ -105,15 +105,15 @@ def fit_bundle(players: pl.DataFrame, teams: pl.DataFrame, before: datetime,
         past = pasts[stat]
         return train_stat_model(stat, matrix, target, PLAYER_FEATURES,
                                 past["expected"].to_numpy() if past is not None else None,
-                                past["target"].to_numpy() if past is not None else None, threads=1)
+                                past["target"].to_numpy() if past is not None else None)
 
-    # The five boosters side by side, one thread each (LightGBM releases the GIL; the trees do not depend on
-    # the thread count): on small training sets one thread a model wastes less than two threads a model.
+    # The five boosters side by side, one thread each (LightGBM releases the GIL; every model is trained on
+    # one thread, outscaled.models.estimators): on small training sets that wastes less than two threads a model.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         training = {stat: pool.submit(stat_model, stat) for stat in STATS}
         win_training = pool.submit(train_win_model, team_matrix(games),
                                    games["target_result"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-                                   TEAM_FEATURES, threads=1)
+                                   TEAM_FEATURES)
         models: dict[str, StatModel] = {stat: future.result() for stat, future in training.items()}
         win = win_training.result()
     for stat, model in models.items():

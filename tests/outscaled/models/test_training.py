@@ -38,19 +38,19 @@ def test_training_is_deterministic(frames):
 
 
 def test_models_trained_side_by_side_equal_models_trained_alone(frames):
-    # fit_bundle trains its five boosters at once, one thread each; alone, a model trains on two threads
+    # fit_bundle trains its five boosters at once, one thread each: running beside each other changes nothing
     players, teams = frames
     bundle = fit_bundle(players, teams, CUT, layers=False)
     train = players.filter(pl.col("game_start") < CUT)
     matrix = player_matrix(train)
     for stat, model in bundle.stats.items():
         target = train[f"target_{stat}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        alone = train_stat_model(stat, matrix, target, PLAYER_FEATURES, threads=2)
+        alone = train_stat_model(stat, matrix, target, PLAYER_FEATURES)
         assert _trees(model.booster) == _trees(alone.booster), stat
         assert model.nb_size == alone.nb_size
     games = one_row_per_game(teams.filter(pl.col("game_start") < CUT))
     win = train_win_model(team_matrix(games), games["target_result"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-                          TEAM_FEATURES, threads=2)
+                          TEAM_FEATURES)
     assert _trees(bundle.win.booster) == _trees(win.booster)
 
 
