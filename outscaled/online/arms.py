@@ -12,8 +12,11 @@ most once a second by each; `outscaled models split STAT VERSION WEIGHT [--shado
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import orjson
 import redis
@@ -70,3 +73,55 @@ class SplitCache:
                 pass
             self._read_at = time.monotonic()
         return self._splits
+
+
+class ArmChooser:
+    """Which model version answers each request: a split's challenger for its share of callers (once this
+    process has loaded it), else the stat's champion. `bundles` is the process's loaded versions (version ->
+    bundle, shared with the predictor); `loader` loads a version a split names in a thread, and the split takes
+    effect once it is loaded (without a loader, only loaded versions are split to)."""
+
+    def __init__(self, client: redis.Redis, bundles: dict[str, Any], loader: Callable[[str], Any] | None = None):
+        self.splits = SplitCache(client)
+        self.bundles = bundles
+        self._loader = loader
+        self._loading: set[str] = set()
+
+    def live(self) -> dict[str, Split]:
+        """The splits in force: those whose challenger is loaded and answers the stat."""
+        live = {}
+        for stat, split in self.splits.current().items():
+            bundle = self.bundles.get(split.version)
+            if bundle is not None and stat in bundle.stats:
+                live[stat] = split
+            elif bundle is None:
+                self._load_in_background(split.version)
+        return live
+
+    def choose(self, stats: list[str], caller: str, champion: Callable[[str], str]) -> tuple[list[str], list[str]]:
+        """Per stat asked: the model version that answers it and its arm (the caller's, sticky per stat);
+        `champion(stat)` names the champion version."""
+        splits = self.live()
+        versions, arms = [], []
+        for stat in stats:
+            split = splits.get(stat)
+            if split is not None and not split.shadow and arm_for(caller, stat, split.weight) == CHALLENGER:
+                versions.append(split.version)
+                arms.append(CHALLENGER)
+            else:
+                versions.append(champion(stat))
+                arms.append(CHAMPION)
+        return versions, arms
+
+    def _load_in_background(self, version: str) -> None:
+        if self._loader is None or version in self._loading:
+            return
+        self._loading.add(version)
+
+        def load() -> None:
+            try:
+                self.bundles[version] = self._loader(version)
+            except Exception as error:  # a bad version name: the split stays out of force, and says why
+                print(f"outscaled: cannot load model version {version} for a split: {error}", flush=True)
+
+        threading.Thread(target=load, name=f"load-{version}", daemon=True).start()

@@ -1,17 +1,17 @@
-"""The prediction logic behind the HTTP service: one Redis round trip, the champion models, the maths.
+"""The prediction logic behind the HTTP service: requests in, answers out, one Redis round trip between.
 
-Kept free of any web framework so it is tested directly and served by BentoML unchanged. Redis access is
-outscaled.online.store, the request's unknowns outscaled.online.inputs, the adjustment layers
-outscaled.online.adjust, win probabilities outscaled.online.win, A/B arms outscaled.online.arms, the words
-outscaled.online.reasoning, the model rows outscaled.features.rows (the same builder training uses).
+Kept free of any web framework so it is tested directly and served by BentoML unchanged. This module
+composes the parts: Redis access is outscaled.online.store, the request's unknowns outscaled.online.inputs,
+the model rows outscaled.features.rows (the same builder training uses), the adjustment layers
+outscaled.online.adjust, the maths (means, sums, calibration, the curve; and the thread the sums run in)
+outscaled.online.pricing, win probabilities outscaled.online.win, A/B arms outscaled.online.arms, the words
+outscaled.online.reasoning.
 """
 
 from __future__ import annotations
 
 import difflib
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -22,15 +22,15 @@ import redis
 from outscaled.features.rows import player_rows
 from outscaled.features.schema import PLAYER_STATE
 from outscaled.models.backtest import Bundle
-from outscaled.models.distributions import map_range_distribution, map_range_summaries, probability_maps_played
+from outscaled.models.distributions import probability_maps_played
 from outscaled.models.layers import normalise_champion
 from outscaled.online import inputs as request_inputs
 from outscaled.online.adjust import layer_factors
 from outscaled.online import win
-from outscaled.online.arms import ANONYMOUS, CHALLENGER, CHAMPION, Split, SplitCache, arm_for
+from outscaled.online.arms import ANONYMOUS, CHAMPION, ArmChooser, Split
 from outscaled.online.inputs import Resolved
-from outscaled.online.memo import Memo
-from outscaled.online.reasoning import caveats, top_contributions, tournament_note
+from outscaled.online.pricing import MEMO_CAPACITY, ModelMeans, Pricing, over_curve, summarise_soon
+from outscaled.online.reasoning import Explanations, caveats, tournament_note
 from outscaled.online.requests import RequestError, SingleRequest, echo
 from outscaled.online.store import SnapshotStore, Unavailable, normalise
 
@@ -47,12 +47,6 @@ class NotFound(LookupError):
 class Models:
     bundles: dict[str, Bundle]  # version -> bundle
     serving: dict[str, str]  # model (kills, …, win) -> version
-
-
-_SUMMING_POOL = ThreadPoolExecutor(1, thread_name_prefix="map-range-sums")
-_BACKGROUND_FROM = 64  # distributions: below, handing the sums to a thread costs more than it saves
-_MEMO_ROWS_UP_TO = 32  # a request's rows of one stat up to this many: their means are memoised as one block
-_MEMO_CAPACITY = 20_000  # entries per memo (means blocks; explanations): a few MB
 
 
 def _distribution_key(request: SingleRequest, version: str) -> tuple:
@@ -81,12 +75,12 @@ class Predictor:
         self.store = SnapshotStore(client)
         self.models = models
         self.clock = clock
-        self.splits = SplitCache(client)
-        self._loader = loader
-        self._loading: set[str] = set()
+        self.chooser = ArmChooser(client, models.bundles, loader)
+        self.splits = self.chooser.splits
         self._state_cache: tuple[int, dict[str, np.ndarray]] = (-1, {})  # per snapshot: player key -> state row
-        self.means_memo = Memo(_MEMO_CAPACITY)  # (version, stat, rows) -> the model's means of those rows
-        self.explanation_memo = Memo(_MEMO_CAPACITY)  # (version, stat, row) -> its top contributions in words
+        self.means = ModelMeans(MEMO_CAPACITY)
+        self.explanations = Explanations(MEMO_CAPACITY)
+        self.means_memo, self.explanation_memo = self.means.memo, self.explanations.memo
 
     # --- snapshot access (outscaled.online.store) --------------------------------------------------
     def snapshot_id(self) -> str:
@@ -194,43 +188,12 @@ class Predictor:
 
     # --- A/B and shadow (outscaled.online.arms) ----------------------------------------------------------
     def live_splits(self) -> dict[str, Split]:
-        """The splits in force: those whose challenger this process has loaded (others are loaded in the
-        background by `loader`, and split to once they are)."""
-        live = {}
-        for stat, split in self.splits.current().items():
-            bundle = self.models.bundles.get(split.version)
-            if bundle is not None and stat in bundle.stats:
-                live[stat] = split
-            elif bundle is None:
-                self._load_in_background(split.version)
-        return live
-
-    def _load_in_background(self, version: str) -> None:
-        if self._loader is None or version in self._loading:
-            return
-        self._loading.add(version)
-
-        def load() -> None:
-            try:
-                self.models.bundles[version] = self._loader(version)
-            except Exception as error:  # a bad version name: the split stays out of force, and says why
-                print(f"outscaled: cannot load model version {version} for a split: {error}", flush=True)
-
-        threading.Thread(target=load, name=f"load-{version}", daemon=True).start()
+        """The splits in force (outscaled.online.arms.ArmChooser.live)."""
+        return self.chooser.live()
 
     def arms(self, requests: list[SingleRequest], caller: str = ANONYMOUS) -> tuple[list[str], list[str]]:
         """Per request: the model version that answers it and its arm (the caller's, sticky per stat)."""
-        splits = self.live_splits()
-        versions, arms = [], []
-        for r in requests:
-            split = splits.get(r.stat)
-            if split is not None and not split.shadow and arm_for(caller, r.stat, split.weight) == CHALLENGER:
-                versions.append(split.version)
-                arms.append(CHALLENGER)
-            else:
-                versions.append(self._serving(r.stat))
-                arms.append(CHAMPION)
-        return versions, arms
+        return self.chooser.choose([r.stat for r in requests], caller, self._serving)
 
     def shadow(self, requests: list[SingleRequest]) -> list[dict[str, Any] | None]:
         """The challenger's answers to the requests whose stat has a shadow split (None for the others, and
@@ -292,15 +255,14 @@ class Predictor:
             mine = groups[owner] == group
             factor, modes = layer_factors(bundle, stat, resolved, adjustments, members.tolist(),
                                           self.store.champions)
-            means[mine] = self._means(stat, version, rows[mine]) * factor[owner[mine]]
-            work = (stat, bundle, chosen, means, first_row, modes, lines, distribution, summaries, p_over)
-            if len(chosen) >= _BACKGROUND_FROM:  # numpy releases the GIL: the sums run beside the rest; each
-                summing.append(_SUMMING_POOL.submit(self._summarise, *work))  # reads only its stat's rows
-            else:
-                self._summarise(*work)
+            means[mine] = self.means(bundle, stat, version, rows[mine]) * factor[owner[mine]]
+            pending = summarise_soon(Pricing(stat, bundle, chosen, means, first_row, modes, lines, distribution,
+                                             summaries, p_over))
+            summing += [pending] if pending is not None else []
         for group in asked:
             stat, version = group.split("@", 1)
-            self._explain(stat, version, rows, first_row, np.flatnonzero(groups == group), reasons)
+            self.explanations.explain(self.models.bundles[version].stats[stat], stat, version, rows, first_row,
+                                      np.flatnonzero(groups == group), reasons)
         for done in summing:
             done.result()
         p_map = self._p_map_for(resolved, now)
@@ -328,64 +290,6 @@ class Predictor:
                 "reasoning": [*reasoning, tournament_note(r.tournament)] if r.tournament else list(reasoning),
             }
         return answers
-
-    def _summarise(self, stat: str, bundle: Bundle, distributions: list[SingleRequest], means: np.ndarray,
-                   first_row: np.ndarray, modes: dict[int, str], lines: np.ndarray, asked: np.ndarray,
-                   out: dict[int, tuple[float, int, int]], p_over: np.ndarray) -> None:
-        """Per distribution of this stat: expected total and 80% interval (to `out`); per request asking
-        one of them (`asked[k]` its distribution): the calibrated P(over its line) (to `p_over[k]`).
-        Grouped by map count, mode and opponent (named or the league's average): the calibration the
-        backtest fitted and scored for exactly that kind of request (outscaled.models.ranges)."""
-        model = bundle.stats[stat]
-        groups: dict[tuple[int, str, str], list[int]] = {}
-        for d, mode in modes.items():
-            maps = distributions[d].map_end - distributions[d].map_start + 1
-            groups.setdefault((maps, mode, "named" if distributions[d].opponent else "average"), []).append(d)
-        for (count, mode, opponent), group in groups.items():
-            position = np.full(len(distributions), -1)
-            position[group] = np.arange(len(group))
-            requests = np.flatnonzero(position[asked] >= 0)
-            group_means = means[first_row[group][:, None] + np.arange(count)]  # each distribution's maps, in order
-            summary = map_range_summaries(group_means, model.nb_size, lines[requests], position[asked[requests]])
-            p_over[requests] = bundle.calibrate(stat, mode, count, summary.p_over, opponent)
-            for k, d in enumerate(group):
-                out[d] = (float(summary.expected[k]), int(summary.low[k]), int(summary.high[k]))
-
-    def _means(self, stat: str, version: str, rows: np.ndarray) -> np.ndarray:
-        """The model's per-map means of a request's rows of one stat (memoised for a few rows: a row decides
-        its mean under one model version)."""
-        model = self.models.bundles[version].stats[stat]
-        if len(rows) > _MEMO_ROWS_UP_TO:
-            return model.predict_mean(rows)
-        memo_key = (version, stat, rows.tobytes())
-        means = self.means_memo.get(memo_key)
-        if means is None:
-            means = model.predict_mean(rows)
-            self.means_memo.put(memo_key, means)
-        return means
-
-    def _explain(self, stat: str, version: str, rows: np.ndarray, first_row: np.ndarray, mine: np.ndarray,
-                 out: list[list[str]]) -> None:
-        """The top feature contributions (pred_contrib) of the first map of each distribution in `mine`,
-        once per distinct row (and once per row and model version while the row stays in the memo)."""
-        texts: dict[bytes, list[str]] = {}
-        missing: list[bytes] = []
-        for j in mine:
-            row_bytes = rows[first_row[j]].tobytes()
-            if row_bytes not in texts:
-                known = self.explanation_memo.get((version, stat, row_bytes))
-                texts[row_bytes] = known
-                if known is None:
-                    missing.append(row_bytes)
-        if missing:
-            unique_rows = np.frombuffer(b"".join(missing)).reshape(len(missing), rows.shape[1])
-            model = self.models.bundles[version].stats[stat]
-            for row_bytes, words in zip(missing, top_contributions(model.contributions(unique_rows), unique_rows,
-                                                                   stat)):
-                texts[row_bytes] = words
-                self.explanation_memo.put((version, stat, row_bytes), words)
-        for j in mine:
-            out[j] = list(texts[rows[first_row[j]].tobytes()])
 
     # --- win probabilities (outscaled.online.win) ------------------------------------------------------
     def win_rows(self, teams: list[dict], opponents: list[dict], best_of: list[int], patch: list[str | None],
@@ -434,21 +338,14 @@ class Predictor:
         if isinstance(found, NotFound):
             raise found
         bundle = self.models.bundles[version]
-        model = bundle.stats[stat]
         # the patch layer, as in single()
         factor, modes = layer_factors(bundle, stat, [found], [[]], [0], self.store.champions)
-        means = model.predict_mean(self._rows([found], self.clock())[0]) * factor[0]
-        base = map_range_distribution([float(m) for m in means], model.nb_size, 0.5)
-        top = max(int(base.interval_80[1] * 1.6) + 2, 6)
-        step = max(1, top // 60)
-        lines = [k + 0.5 for k in range(0, top, step)]
-        raw = np.array([base.p_over_line(x) for x in lines])
-        calibrated = bundle.calibrate(stat, modes[0], map_end - map_start + 1, raw, "named" if opponent else "average")
-        calibrated = np.minimum.accumulate(calibrated)  # keep the curve monotone after calibration
+        means = bundle.stats[stat].predict_mean(self._rows([found], self.clock())[0]) * factor[0]
+        expected, points = over_curve(bundle, stat, modes[0], [float(m) for m in means],
+                                      "named" if opponent else "average")
         return {"player": found.player.get("player_name"), "stat": stat, "maps": [map_start, map_end],
-                "expected": round(base.expected, 3), "snapshot_id": snapshot, "assumptions": found.assumptions,
-                "model_version": version, "arm": arm,
-                "curve": [{"line": x, "p_over": round(float(p), 4)} for x, p in zip(lines, calibrated)]}
+                "expected": round(expected, 3), "snapshot_id": snapshot, "assumptions": found.assumptions,
+                "model_version": version, "arm": arm, "curve": points}
 
     def status(self) -> dict[str, Any]:
         try:

@@ -7,6 +7,8 @@ import functools
 import numpy as np
 
 from outscaled.features.schema import PLAYER_FEATURES
+from outscaled.models.estimators import StatModel
+from outscaled.online.memo import Memo
 
 SHORT_HISTORY = 10
 # how a feature is named: "is_" flags as (what is played, True), the rest in words
@@ -34,6 +36,35 @@ def top_contributions(contributions: np.ndarray, values: np.ndarray, stat: str) 
             lines.append(f"{subject}{effect_words[effect > 0]}{percent:.0f}%")
         texts.append(lines)
     return texts
+
+
+class Explanations:
+    """The top contributions in words of model rows, once per distinct row (and once per row and model
+    version while the row stays in the memo)."""
+
+    def __init__(self, capacity: int):
+        self.memo = Memo(capacity)  # (version, stat, row) -> its top contributions in words
+
+    def explain(self, model: StatModel, stat: str, version: str, rows: np.ndarray, first_row: np.ndarray,
+                mine: np.ndarray, out: list[list[str]]) -> None:
+        """The words of the first map's row of each distribution in `mine` (`first_row[j]`), to `out[j]`."""
+        texts: dict[bytes, list[str]] = {}
+        missing: list[bytes] = []
+        for j in mine:
+            row_bytes = rows[first_row[j]].tobytes()
+            if row_bytes not in texts:
+                known = self.memo.get((version, stat, row_bytes))
+                texts[row_bytes] = known
+                if known is None:
+                    missing.append(row_bytes)
+        if missing:
+            unique_rows = np.frombuffer(b"".join(missing)).reshape(len(missing), rows.shape[1])
+            for row_bytes, words in zip(missing, top_contributions(model.contributions(unique_rows), unique_rows,
+                                                                   stat)):
+                texts[row_bytes] = words
+                self.memo.put((version, stat, row_bytes), words)
+        for j in mine:
+            out[j] = list(texts[rows[first_row[j]].tobytes()])
 
 
 @functools.lru_cache(maxsize=8192)  # before the draft, every player of a position gets the same patch text
