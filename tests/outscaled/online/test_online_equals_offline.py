@@ -187,3 +187,17 @@ def test_the_live_clock_is_the_current_hour():
 
     moment = this_hour()
     assert (moment.minute, moment.second, moment.microsecond, moment.tzinfo) == (0, 0, 0, None)
+
+
+def test_the_curve_agrees_with_single_answers_at_its_lines(predictor):
+    # the curve (outscaled.online.pricing.over_curve) and a single answer price the same total
+    service, _ = predictor
+    name = service.search_players("")[0]["name"]
+    for opponent in (None, service.teams()[0]["name"]):
+        curve = service.curve(name, "kills", 1, 2, opponent=opponent)
+        points = curve["curve"]
+        assert len(points) > 5
+        for point in points[:: max(1, len(points) // 6)]:
+            answer = service.single(SingleRequest(name, "kills", point["line"], 1, 2, opponent=opponent))
+            assert answer["expected"] == curve["expected"]
+            assert answer["p_over"] == pytest.approx(point["p_over"], abs=1.01e-4)
