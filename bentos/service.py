@@ -75,8 +75,8 @@ def tracing(settings) -> dict:
 @bentoml.service(name="outscaled", workers=SETTINGS.service_workers, traffic={"timeout": 30},
                  logging={"access": {"enabled": False}}, metrics={"enabled": SETTINGS.service_metrics},
                  tracing=tracing(SETTINGS))
-@bentoml.mount_asgi_app(app, path="/")
-@bentoml.mount_asgi_app(admin_app(SETTINGS, connect(SETTINGS, start=False)), path="/admin")  # below "/": tried first
+@bentoml.asgi_app(app, path="/")
+@bentoml.asgi_app(admin_app(SETTINGS, connect(SETTINGS, start=False)), path="/admin")  # below "/": tried first
 class Outscaled:
     """Loads the champion model versions from BentoML's model store and reads features from Redis."""
 
