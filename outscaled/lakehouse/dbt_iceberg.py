@@ -28,6 +28,7 @@ from outscaled.features.elo import register_duckdb_functions
 from outscaled.lakehouse.catalog import open_catalog
 from outscaled.lakehouse.loads import newest_build, newest_cut
 from outscaled.lakehouse.sql import load_iceberg_extension, scan_sql
+from outscaled.lakehouse.writes import without_empty_delete_warning
 
 SOURCE_NAMESPACE = "bronze"
 
@@ -47,7 +48,8 @@ def write_iceberg(catalog: Catalog, identifier: str, data: pa.Table) -> None:
     missing = [f for f in target if f.name not in data.column_names]
     for field in missing:
         data = data.append_column(field.name, pa.nulls(data.num_rows, field.type))
-    table.overwrite(data.select([f.name for f in target]).cast(target))
+    with without_empty_delete_warning():
+        table.overwrite(data.select([f.name for f in target]).cast(target))
 
 
 def _without_nanoseconds(data: pa.Table) -> pa.Table:

@@ -11,7 +11,10 @@ Parquet with pyiceberg's own writer settings and statistics, then committed as t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
@@ -35,12 +38,22 @@ from pyiceberg.utils.properties import property_as_int
 WRITERS = 2  # threads writing Parquet (the C++ writer releases the GIL)
 
 
+@contextlib.contextmanager
+def without_empty_delete_warning() -> Iterator[None]:
+    """pyiceberg warns when a replacement's delete finds no rows: replacing rows that are not there yet (a
+    first load, an empty table) is normal here, and the warning would only alarm the user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+        yield
+
+
 def write_rows(table: Table, rows: pa.Table, replace: BooleanExpression | None = None) -> None:
     """Append `rows` (Arrow, in the table's schema); with `replace`, first delete the rows it matches. One
     catalog commit either way."""
     with table.transaction() as transaction:
         if replace is not None:
-            transaction.delete(replace)
+            with without_empty_delete_warning():
+                transaction.delete(replace)
         if rows.num_rows == 0:
             return
         metadata = transaction.table_metadata  # a deep copy per access in pyiceberg: read it once
