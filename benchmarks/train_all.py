@@ -40,12 +40,14 @@ def print_ranges(title: str, table) -> None:
     import polars as pl
 
     print(f"\n{title}")
-    print(f"{'stat':8} {'maps':5} {'mode':11} {'opponent':8} {'n':>6} {'log_loss':>9} {'ece':>7} {'floor':>6} {'over':>6} "
-          f"{'mean_p':>7} {'poisson':>8} {'gain':>7}")
+    # floor: the ECE of a perfectly calibrated forecaster on as many independent rows; game_r and floor_g: the
+    # rows' within-game correlation and the floor with it (outscaled.models.ranges.ece_floor)
+    print(f"{'stat':8} {'maps':5} {'mode':11} {'opponent':8} {'n':>6} {'log_loss':>9} {'ece':>7} {'floor':>6} "
+          f"{'game_r':>6} {'floor_g':>7} {'over':>6} {'mean_p':>7} {'poisson':>8} {'gain':>7}")
     for r in table.filter(pl.col("mode") != "model").iter_rows(named=True):
         print(f"{r['stat']:8} {r['range']:5} {r['mode']:11} {r['opponent']:8} {r['n']:>6} {r['log_loss']:>9.4f} "
-              f"{r['ece']:>7.4f} {r['ece_floor']:>6.4f} {r['over_rate']:>6.3f} {r['mean_p_over']:>7.3f} {r['poisson_log_loss']:>8.4f} "
-              f"{r['gain_vs_poisson']:>7.1%}")
+              f"{r['ece']:>7.4f} {r['ece_floor']:>6.4f} {r['game_correlation']:>6.3f} {r['ece_floor_games']:>7.4f} "
+              f"{r['over_rate']:>6.3f} {r['mean_p_over']:>7.3f} {r['poisson_log_loss']:>8.4f} {r['gain_vs_poisson']:>7.1%}")
 
 
 def main() -> None:

@@ -196,18 +196,52 @@ def scored_ranges(oof: pl.DataFrame, window: int | None | str = "choose") -> tup
 FLOOR_DRAWS = 100
 
 
-def ece_floor(p: np.ndarray, draws: int = FLOOR_DRAWS) -> tuple[float, float]:
+def ece_floor(p: np.ndarray, draws: int = FLOOR_DRAWS, games: np.ndarray | None = None,
+              correlation: float = 0.0) -> tuple[float, float]:
     """Median and 95th percentile of the ECE (10 bins) that a perfectly calibrated forecaster with these
-    probabilities shows on this many rows: below the median, a cell's ECE cannot tell calibration from noise."""
+    probabilities shows on this many rows: below the median, a cell's ECE cannot tell calibration from noise.
+
+    Outcomes are drawn independently, or, given each row's game (`games`) and the correlation of outcomes
+    within a game (`within_game_correlation`), with that correlation: a shared normal per game and one per row
+    (a Gaussian copula whose latent correlation is sin(pi/2 x the outcomes' correlation), exact at P = 0.5),
+    each row still over its line with probability p. Rows that move together (CS: a long game lifts all ten
+    players) are fewer independent draws, and the floor rises accordingly."""
     rng = np.random.default_rng(20251)
-    drawn = [expected_calibration_error(p, (rng.random(p.size) < p).astype(float)) for _ in range(draws)]
+    together = games is not None and correlation > 0
+    latent = float(np.sin(np.pi / 2 * min(correlation, 0.99))) if together else 0.0
+    game_of = np.unique(games, return_inverse=True)[1] if together else np.zeros(p.size, dtype=int)
+    threshold = st.norm.ppf(np.clip(p, 1e-12, 1 - 1e-12))
+
+    def draw() -> np.ndarray:
+        if not together:
+            return rng.random(p.size) < p
+        shared = rng.standard_normal(game_of.max() + 1)[game_of]
+        return np.sqrt(latent) * shared + np.sqrt(1 - latent) * rng.standard_normal(p.size) < threshold
+
+    drawn = [expected_calibration_error(p, draw().astype(float)) for _ in range(draws)]
     return float(np.median(drawn)), float(np.percentile(drawn, 95))
+
+
+def within_game_correlation(p: np.ndarray, outcome: np.ndarray, games: np.ndarray) -> float:
+    """The correlation of two rows' surprises (outcome - P(over)) when they come from the same game(s), over
+    every pair of rows of a game; 0 when no game has two rows."""
+    residual = outcome - p
+    _, game_of = np.unique(games, return_inverse=True)
+    sums = np.bincount(game_of, weights=residual)
+    squares = np.bincount(game_of, weights=residual ** 2)
+    sizes = np.bincount(game_of)
+    pairs = float((sizes * (sizes - 1)).sum())
+    variance = float((residual ** 2).mean())
+    if pairs == 0 or variance == 0:
+        return 0.0
+    return float((sums ** 2 - squares).sum() / pairs / variance)
 
 
 def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.DataFrame:
     """Per stat x range x served mode x opponent: n, log-loss, ECE with its noise floor (`ece_floor`,
-    `ece_floor_p95`: outscaled.models.ranges.ece_floor), over rate, mean P(over), and the rolling-Poisson
-    log-loss at the same lines (gain = 1 - model / Poisson)."""
+    `ece_floor_p95`: outscaled.models.ranges.ece_floor, outcomes drawn independently; `ece_floor_games`: drawn
+    with the cell's `game_correlation`, the rows of a series' range being the same games), over rate, mean
+    P(over), and the rolling-Poisson log-loss at the same lines (gain = 1 - model / Poisson)."""
     if since is not None:
         scored = scored.filter(pl.col("series_start") >= since)
     records = []
@@ -221,9 +255,13 @@ def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.Dat
             p = rows[f"p_over_{key}"].to_numpy()
             metrics = probability_metrics(p, y)
             floor, floor_p95 = ece_floor(p)
+            games = rows["series_id"].to_numpy()
+            correlation = within_game_correlation(p, y, games)
             records.append({"stat": stat, "range": name, "mode": mode, "opponent": opponent, "n": rows.height,
                             "log_loss": metrics["log_loss"], "ece": metrics["ece"], "ece_floor": floor,
-                            "ece_floor_p95": floor_p95, "over_rate": float(y.mean()),
+                            "ece_floor_p95": floor_p95, "game_correlation": correlation,
+                            "ece_floor_games": ece_floor(p, games=games, correlation=correlation)[0],
+                            "over_rate": float(y.mean()),
                             "mean_p_over": float(p.mean()), "poisson_log_loss": poisson["log_loss"],
                             "gain_vs_poisson": 1 - metrics["log_loss"] / poisson["log_loss"]})
     return pl.DataFrame(records).sort(["stat", "range", "mode", "opponent"]) if records else pl.DataFrame()

@@ -68,3 +68,23 @@ def test_ece_floor_is_the_ece_of_a_calibrated_forecaster_on_as_many_rows():
     assert small == pytest.approx(0.6745 * 0.5 / 20, rel=0.25) and small_p95 > small
     assert large == pytest.approx(0.6745 * 0.5 / 200, rel=0.25)
     assert ece_floor(np.full(400, 0.5)) == (small, small_p95)  # the same rows give the same floor
+
+
+def test_rows_of_one_game_that_move_together_raise_the_floor_as_fewer_draws_would():
+    from outscaled.models.ranges import ece_floor, within_game_correlation
+
+    p = np.full(4_000, 0.5)
+    games = np.repeat(np.arange(400), 10)  # ten players a game
+    independent, _ = ece_floor(p)
+    together, _ = ece_floor(p, games=games, correlation=1.0)  # all ten always on the same side: 400 draws
+    assert together == pytest.approx(0.6745 * 0.5 / 20, rel=0.25) and together > 2.5 * independent
+    assert ece_floor(p, games=games, correlation=0.0) == ece_floor(p)
+
+    rng = np.random.default_rng(3)
+    shared = np.repeat(rng.random(400) < 0.5, 10)  # each game's rows the same outcome
+    assert within_game_correlation(p, shared.astype(float), games) == pytest.approx(1.0)
+    assert abs(within_game_correlation(p, (rng.random(4_000) < 0.5).astype(float), games)) < 0.03
+    # the correlation the copula is given is the one its draws show
+    latent = np.sin(np.pi / 2 * 0.4)
+    z = np.sqrt(latent) * rng.standard_normal(400)[np.arange(4_000) // 10] + np.sqrt(1 - latent) * rng.standard_normal(4_000)
+    assert within_game_correlation(p, (z < 0).astype(float), games) == pytest.approx(0.4, abs=0.05)
