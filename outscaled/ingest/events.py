@@ -115,12 +115,13 @@ def _columnar_events(data: bytes) -> pl.DataFrame | None:
         return None
     frame = pl.from_arrow(pa.Table.from_struct_array(flat))
     typed = {pl.Int64, pl.Float64}
+    schema = frame.schema  # built anew on every access: once
     return frame.select(
-        *[(pl.col(c) if frame.schema[c] in typed else pl.col(c).cast(pl.Datetime("us")) if c == "date"
-           and frame.schema[c] != pl.String and frame.schema[c] != pl.Null else pl.col(c).cast(pl.String))
-          if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in CANONICAL_ORDER],
+        *[(pl.col(c) if schema[c] in typed else pl.col(c).cast(pl.Datetime("us")) if c == "date"
+           and schema[c] != pl.String and schema[c] != pl.Null else pl.col(c).cast(pl.String))
+          if c in schema else pl.lit(None, pl.String).alias(c) for c in CANONICAL_ORDER],
         pl.Series("event", pc.list_parent_indices(rows).to_numpy(), dtype=pl.Int64),
-        (pl.col("row_errors").fill_null("") if "row_errors" in frame.columns else pl.lit("")).alias("event_errors"))
+        (pl.col("row_errors").fill_null("") if "row_errors" in schema else pl.lit("")).alias("event_errors"))
 
 
 def _events_line_by_line(data: bytes) -> pl.DataFrame:
@@ -149,7 +150,8 @@ def _as_strings(rows: list[dict[str, Any]]) -> pl.DataFrame:
             raise TypeError("nested or boolean values")
     except (TypeError, pl.exceptions.PolarsError):
         return pl.DataFrame([{c: _text(row.get(c)) for c in CANONICAL_ORDER} for row in rows], schema=string)
-    return typed.select([pl.col(c).cast(pl.String) if c in typed.columns else pl.lit(None, pl.String).alias(c)
+    present = set(typed.columns)
+    return typed.select([pl.col(c).cast(pl.String) if c in present else pl.lit(None, pl.String).alias(c)
                          for c in CANONICAL_ORDER])
 
 

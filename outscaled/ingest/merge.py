@@ -35,7 +35,8 @@ class MergeResult:
 def completeness(rows: pl.DataFrame, value_columns: list[str] = CANONICAL_ORDER,
                  source: str = "source_checksum") -> pl.DataFrame:
     """Score per (game_id, `source`): non-null value cells of that source's rows for the game."""
-    filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in value_columns if c in rows.columns])
+    present = set(rows.columns)
+    filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in value_columns if c in present])
     return (rows.with_columns(filled.alias("_filled"))
             .group_by(KEY, source)
             .agg(pl.col("_filled").sum().alias("source_completeness")))

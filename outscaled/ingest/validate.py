@@ -21,6 +21,7 @@ REASON = "reason"
 
 def row_reasons(rows: pl.DataFrame) -> pl.Expr:
     """One expression: the semicolon-joined problems of each row, "" when it is clean."""
+    columns = set(rows.columns)
     checks = [
         pl.when(pl.col(ROW_ERRORS) != "").then(pl.col(ROW_ERRORS)),
         pl.when(pl.col("game_id").is_null()).then(pl.lit("game_id is missing")),
@@ -32,7 +33,7 @@ def row_reasons(rows: pl.DataFrame) -> pl.Expr:
         pl.when((pl.col("position") != TEAM_POSITION) & (pl.col("kills") > pl.col("team_kills")))
         .then(pl.format("kills {} above team kills {}", pl.col("kills"), pl.col("team_kills"))),
         *[pl.when(pl.col(c) < 0).then(pl.format(f"negative {c} {{}}", pl.col(c)))
-          for c in NON_NEGATIVE_COLUMNS if c in rows.columns],
+          for c in NON_NEGATIVE_COLUMNS if c in columns],
     ]
     return pl.concat_str(checks, separator="; ", ignore_nulls=True).fill_null("")
 

@@ -115,8 +115,9 @@ def ensure_table(catalog: Catalog, definition: TableDefinition) -> Table:
 
 def to_arrow(frame: pl.DataFrame, definition: TableDefinition, table: Table) -> pa.Table:
     """Rows in the table's exact column order and Arrow types (so appends never widen the schema)."""
+    present = set(frame.columns)
     shaped = frame.select([
-        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(dtype).alias(c)
+        (pl.col(c) if c in present else pl.lit(None)).cast(dtype).alias(c)
         for c, dtype in definition.columns.items()
     ])
     return shaped.to_arrow().cast(table.schema().as_arrow())
