@@ -209,6 +209,7 @@ def _run_assets(selection: str, run_config: dict | None = None):
 
     from orchestration.console_log import concise_console_logger
     from orchestration.definitions import all_asset_checks, all_assets, build_resources
+    from outscaled.online.lifecycle import sigterm_kept
 
     # dagster.materialize() as it is, plus a console log whose failures leave out the stack trace
     # (this command prints the error itself, last, see _report)
@@ -217,7 +218,7 @@ def _run_assets(selection: str, run_config: dict | None = None):
                               assets=[*all_assets, *all_asset_checks], resources=build_resources(settings),
                               loggers={"console": concise_console_logger})
     config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.get() as instance, sigterm_kept():  # Dagster would leave SIGTERM as SIGINT is
         result = definitions.resolve_job_def(job_name).execute_in_process(
             run_config=config, instance=instance, raise_on_error=False)
     if not result.success:

@@ -20,14 +20,16 @@ Two mechanisms, because the children differ:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _PR_SET_PDEATHSIG = 1
 # Loaded once, before any fork: the pre-exec hook then only calls into libc (no imports, no allocation of
@@ -46,6 +48,20 @@ def honour_stop_signals() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def sigterm_kept() -> Iterator[None]:
+    """SIGTERM's disposition as it was before the block, whatever the block did to it. For an in-process
+    Dagster run: when one ends, Dagster points SIGTERM at SIGINT's handler (dagster._utils.interrupts,
+    "for k8s"), and a background job (`cmd &` in a script, `nohup`) inherits SIGINT ignored, so the process
+    would then ignore SIGTERM, and every child it started afterwards would inherit that across exec."""
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if threading.current_thread() is threading.main_thread() and before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:

@@ -314,3 +314,29 @@ def test_sigterm_stops_a_command_started_deaf_to_it(takes_them_back):
     finally:
         process.kill()
         process.wait()
+
+
+def test_an_in_process_dagster_run_leaves_sigterm_as_it_found_it():
+    # `outscaled` runs its Dagster jobs in process (cli._run_assets), inside sigterm_kept(). A background job
+    # inherits SIGINT ignored, and Dagster points SIGTERM at SIGINT's handler when a run ends.
+    from dagster import asset, materialize
+
+    from outscaled.online.lifecycle import sigterm_kept
+
+    @asset
+    def one() -> int:
+        return 1
+
+    sigint, sigterm = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        assert materialize([one]).success
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN  # what Dagster leaves on its own
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with sigterm_kept():
+            assert materialize([one]).success
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, sigint)
+        signal.signal(signal.SIGTERM, sigterm)
