@@ -260,7 +260,8 @@ def range_metrics(scored: pl.DataFrame, since: datetime | None = None) -> pl.Dat
             records.append({"stat": stat, "range": name, "mode": mode, "opponent": opponent, "n": rows.height,
                             "log_loss": metrics["log_loss"], "ece": metrics["ece"], "ece_floor": floor,
                             "ece_floor_p95": floor_p95, "game_correlation": correlation,
-                            "ece_floor_games": ece_floor(p, games=games, correlation=correlation)[0],
+                            "ece_floor_games": ece_floor(p, games=games, correlation=correlation)[0]
+                            if correlation > 0 else floor,  # no correlation: the same draws as `floor`
                             "over_rate": float(y.mean()),
                             "mean_p_over": float(p.mean()), "poisson_log_loss": poisson["log_loss"],
                             "gain_vs_poisson": 1 - metrics["log_loss"] / poisson["log_loss"]})

@@ -80,7 +80,6 @@ class Predictor:
         self._state_cache: tuple[int, dict[str, np.ndarray]] = (-1, {})  # per snapshot: player key -> state row
         self.means = ModelMeans(MEMO_CAPACITY)
         self.explanations = Explanations(MEMO_CAPACITY)
-        self.means_memo, self.explanation_memo = self.means.memo, self.explanations.memo
 
     # --- snapshot access (outscaled.online.store) --------------------------------------------------
     def snapshot_id(self) -> str:

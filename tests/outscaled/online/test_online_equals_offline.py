@@ -172,11 +172,11 @@ def test_a_memoised_answer_equals_a_fresh_one(predictor):
     requests = [SingleRequest(name, stat, 2.5, 1, maps) for name in names for stat in ("kills", "assists")
                 for maps in (1, 2)]
     first = [service.single(r) for r in requests]
-    hits = service.means_memo.hits, service.explanation_memo.hits
+    hits = service.means.memo.hits, service.explanations.memo.hits
     again = [service.single(r) for r in requests]
     assert again == first
-    assert service.means_memo.hits - hits[0] == len(requests)
-    assert service.explanation_memo.hits - hits[1] == len(requests)
+    assert service.means.memo.hits - hits[0] == len(requests)
+    assert service.explanations.memo.hits - hits[1] == len(requests)
     fresh = Predictor(service.store.client, service.models, clock=lambda: NOW)
     assert [fresh.single(r) for r in requests] == first
     assert fresh.many(requests) == first
